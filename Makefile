@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# The first use of any target creates .venv and installs the pinned stack in
+# ONE pip command (see setup.py); later uses reinstall only when setup.py
+# changes.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.rs2sam2-installed
+PYTEST_ARGS ?=
+
+.PHONY: install test test-all demo lint clean
+
+$(STAMP): setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	SAM2_BUILD_CUDA=0 $(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-all: install
+	$(PY) -m pytest -m '' $(PYTEST_ARGS)
+
+demo: install
+	$(PY) tools/demo.py
+
+lint: install
+	$(PY) -m flake8 rs2sam2_mmseg tools tests configs
+
+clean:
+	rm -rf work_dirs .pytest_cache
