@@ -1,0 +1,58 @@
+# RS2-SAM2 at paper scale: SAM2.1 Hiera-L image encoder at 1024 px (frozen,
+# BHF adapters in every block), CLIP ViT-L/14 towers at 224 px in the union
+# encoder, mask prompt generator + SAM2 decoder.
+#
+# Pretrained weights are local files (nothing is downloaded). Set them here
+# or on the command line; tools/train.py, tools/test.py and the inference
+# API copy these two top-level variables into the model:
+#   --cfg-options sam2_checkpoint=/path/sam2.1_hiera_large.pt \
+#                 clip_checkpoint=/path/open_clip_vit_l14.bin
+sam2_checkpoint = None
+clip_checkpoint = None
+
+img_size = 1024
+sam2_cfg = 'sam2.1_hiera_l'
+text_dims = 512
+data_preprocessor = dict(
+    type='ReferSegDataPreProcessor', size=(img_size, img_size))
+model = dict(
+    type='RS2SAM2',
+    data_preprocessor=data_preprocessor,
+    union_encoder=dict(
+        type='UnionEncoder',
+        model_name='ViT-L-14',
+        pretrained=clip_checkpoint,
+        image_size=224,
+        embed_dims=text_dims,
+        num_fusion_layers=2,
+        num_heads=8),
+    backbone=dict(
+        type='SAM2HieraBHF',
+        sam2_cfg=sam2_cfg,
+        sam2_checkpoint=sam2_checkpoint,
+        text_dims=text_dims,
+        adapter_blocks='all',
+        with_cp=False),
+    decode_head=dict(
+        type='SAM2MaskPromptHead',
+        sam2_cfg=sam2_cfg,
+        sam2_checkpoint=sam2_checkpoint,
+        text_dims=text_dims,
+        loss_decode=[
+            dict(
+                type='CrossEntropyLoss',
+                use_sigmoid=True,
+                avg_non_ignore=True,
+                loss_weight=0.9),
+            dict(type='BinaryDiceLoss', loss_weight=0.1)
+        ],
+        loss_boundary=dict(
+            type='TextGuidedBoundaryLoss', mode='pixel', loss_weight=0.2),
+        loss_pseudo=dict(
+            type='CrossEntropyLoss',
+            use_sigmoid=True,
+            avg_non_ignore=True,
+            loss_weight=0.1,
+            loss_name='loss_pseudo')),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))

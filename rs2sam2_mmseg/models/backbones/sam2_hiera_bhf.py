@@ -1,0 +1,185 @@
+"""SAM2's image encoder (frozen) adapted by BHF adapters."""
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from mmengine.model import BaseModule
+from mmseg.registry import MODELS
+from mmseg.utils import OptMultiConfig
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from ..utils.checkpoint import load_prefixed_weights, load_sam2_state_dict
+from ..utils.sam2_parts import build_sam2_image_encoder, load_sam2_model_cfg
+from .bhf_adapter import (BHFAdapter, TextVisualGate, hiera_attention_residual,
+                          hiera_mlp_residual)
+
+
+@MODELS.register_module()
+class SAM2HieraBHF(BaseModule):
+    """SAM2 Hiera trunk + FPN neck with bidirectional hierarchical fusion.
+
+    The image encoder is built by the ``sam2`` package from one of its
+    configs and kept frozen (``requires_grad=False``, eval mode). Trainable
+    :class:`BHFAdapter` s sit in the chosen Hiera blocks (by default every
+    block, as the official code): visual tokens attend to the running text
+    and the text is updated from the visual tokens and carried to the next
+    block and stage. After the neck, :class:`TextVisualGate` fuses the
+    stride-16 embedding with the text and the union encoder's visual
+    tokens. Adapters and gate are identity at initialisation, so the
+    adapted encoder starts as exactly SAM2.
+
+    Blocks before the first adapted block run without autograd; with
+    ``with_cp`` the later blocks are activation-checkpointed (their frozen
+    weights never get an autograd graph of their own either way).
+
+    Credit: RS2-SAM2 (Rong et al., 2025); SAM2 (Ravi et al., 2024, Apache
+    2.0, https://github.com/facebookresearch/sam2).
+
+    Args:
+        sam2_cfg (str): SAM2 config name (``'sam2.1_hiera_l'``,
+            ``'sam2.1_hiera_t'``, ...) or YAML path.
+        sam2_overrides (dict, optional): Merged into the config's ``model``
+            node (e.g. ``image_size`` or a tiny trunk). Defaults to None.
+        sam2_checkpoint (str, optional): Official SAM2 checkpoint whose
+            ``image_encoder.*`` keys are loaded in :meth:`init_weights`.
+            Defaults to None.
+        text_dims (int): Width of the union encoder tokens. Defaults to 256.
+        adapter_blocks (str | Sequence[int]): ``'all'`` or Hiera block
+            indices that get an adapter. Defaults to 'all'.
+        adapter_ratio (float): Adapter width / block width. Defaults to 0.25.
+        adapter_heads (int): Adapter attention heads. Defaults to 4.
+        attn_scale (float): Residual scale of the attention adapter.
+            Defaults to 1.0.
+        mlp_scale (float): Residual scale of the MLP adapter.
+            Defaults to 0.5.
+        text_update (float): Text update rate a. Defaults to 0.2.
+        gate_heads (int): Heads of the post-trunk fusion. Defaults to 8.
+        with_cp (bool): Activation checkpointing of the trunk blocks from
+            the first adapted block on (training only). Defaults to False.
+        init_cfg (dict or list[dict], optional): Defaults to None.
+    """
+
+    def __init__(self,
+                 sam2_cfg: str = 'sam2.1_hiera_l',
+                 sam2_overrides: Optional[dict] = None,
+                 sam2_checkpoint: Optional[str] = None,
+                 text_dims: int = 256,
+                 adapter_blocks: Union[str, Sequence[int]] = 'all',
+                 adapter_ratio: float = 0.25,
+                 adapter_heads: int = 4,
+                 attn_scale: float = 1.0,
+                 mlp_scale: float = 0.5,
+                 text_update: float = 0.2,
+                 gate_heads: int = 8,
+                 with_cp: bool = False,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.sam2_checkpoint = sam2_checkpoint
+        self.with_cp = with_cp
+        model_cfg = load_sam2_model_cfg(sam2_cfg, sam2_overrides)
+        self.image_encoder = build_sam2_image_encoder(model_cfg)
+        self.image_encoder.requires_grad_(False)
+        self.image_encoder.eval()
+        blocks = self.image_encoder.trunk.blocks
+        if adapter_blocks == 'all':
+            adapter_blocks = range(len(blocks))
+        elif isinstance(adapter_blocks, str) or any(
+                not 0 <= i < len(blocks) for i in adapter_blocks):
+            raise ValueError(
+                f"adapter_blocks must be 'all' or indices in [0, "
+                f'{len(blocks)}) for {sam2_cfg}; got {adapter_blocks!r}')
+        self.adapters = nn.ModuleDict({
+            str(i): BHFAdapter(blocks[i].dim_out, text_dims, adapter_ratio,
+                               adapter_heads, attn_scale, mlp_scale,
+                               text_update)
+            for i in sorted(set(adapter_blocks))
+        })
+        self.first_adapted = min(map(int, self.adapters), default=len(blocks))
+        self.gate = TextVisualGate(self.image_encoder.neck.d_model, text_dims,
+                                   gate_heads)
+
+    def init_weights(self) -> None:
+        """Load the SAM2 image encoder weights, if a checkpoint is given."""
+        super().init_weights()
+        if self.sam2_checkpoint:
+            self.load_sam2_weights(
+                load_sam2_state_dict(self.sam2_checkpoint),
+                self.sam2_checkpoint)
+
+    def load_sam2_weights(self, state_dict: Dict[str, Tensor],
+                          source: str) -> Dict[str, List[str]]:
+        """Load ``image_encoder.*`` of an official SAM2 state dict.
+
+        Returns:
+            dict: ``matched`` / ``missing`` / ``unexpected`` key lists.
+        """
+        return load_prefixed_weights(self.image_encoder, state_dict,
+                                     'image_encoder.', source)
+
+    def train(self, mode: bool = True) -> 'SAM2HieraBHF':
+        """Keep the frozen SAM2 image encoder in eval mode."""
+        super().train(mode)
+        self.image_encoder.eval()
+        return self
+
+    def _block(self, index: int, x: Tensor, text: Tensor,
+               text_mask: Tensor) -> tuple:
+        """Run Hiera block ``index`` with its adapter (if any)."""
+        block = self.image_encoder.trunk.blocks[index]
+        adapter = self.adapters[str(index)] if str(
+            index) in self.adapters else None
+        if adapter is None:
+            return block(x), text
+        x = hiera_attention_residual(block, x)
+        x, text = adapter.fuse(x, text, text_mask)
+        return adapter.mlp(hiera_mlp_residual(block, x)), text
+
+    def forward(self, inputs: Tensor,
+                union_out: Dict[str, Tensor]) -> Dict[str, List[Tensor]]:
+        """Encode the image with language-adapted SAM2.
+
+        Args:
+            inputs (Tensor): Images normalised for SAM2, (B, 3, S, S).
+            union_out (dict[str, Tensor]): Union encoder output; uses
+                ``txt`` (B, L, Ct), ``txt_mask`` (B, L) and ``vis``
+                (B, Nv, Ct).
+
+        Returns:
+            dict:
+
+            - backbone_fpn (list[Tensor]): (B, D, S/4, S/4),
+              (B, D, S/8, S/8), (B, D, S/16, S/16) (D = 256 for SAM2); the
+              last one gated by language.
+            - vision_pos_enc (list[Tensor]): Same shapes.
+            - txt (Tensor): The BHF-updated text, (B, L, Ct).
+        """
+        encoder, trunk = self.image_encoder, self.image_encoder.trunk
+        text, text_mask = union_out['txt'], union_out['txt_mask']
+        use_cp = self.with_cp and self.training and torch.is_grad_enabled()
+        stage_outputs = []
+        with torch.no_grad():
+            x = trunk.patch_embed(inputs)  # (B, S/4, S/4, C)
+            x = x + trunk._get_pos_embed(x.shape[1:3])
+            for i in range(self.first_adapted):
+                x = self._collect(i, trunk.blocks[i](x), stage_outputs)
+        for i in range(self.first_adapted, len(trunk.blocks)):
+            if use_cp:
+                x, text = checkpoint(
+                    self._block, i, x, text, text_mask, use_reentrant=False)
+            else:
+                x, text = self._block(i, x, text, text_mask)
+            self._collect(i, x, stage_outputs)
+        features, pos = encoder.neck(stage_outputs)
+        if encoder.scalp > 0:
+            features, pos = features[:-encoder.scalp], pos[:-encoder.scalp]
+        features[-1] = self.gate(features[-1], pos[-1], text, text_mask,
+                                 union_out['vis'])
+        return dict(backbone_fpn=features, vision_pos_enc=pos, txt=text)
+
+    def _collect(self, index: int, x: Tensor, outputs: List[Tensor]) -> Tensor:
+        """Keep block ``index``'s output if it ends a stage (as Hiera)."""
+        trunk = self.image_encoder.trunk
+        if index == trunk.stage_ends[-1] or (index in trunk.stage_ends and
+                                             trunk.return_interm_layers):
+            outputs.append(x.permute(0, 3, 1, 2))  # (B, C, H, W)
+        return x

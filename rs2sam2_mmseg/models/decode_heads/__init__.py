@@ -1,0 +1,3 @@
+from .mask_prompt_head import MaskPromptGenerator, SAM2MaskPromptHead
+
+__all__ = ['MaskPromptGenerator', 'SAM2MaskPromptHead']

@@ -1,0 +1,258 @@
+"""Mask prompt generator + SAM2 prompt encoder and mask decoder."""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
+from torch import Tensor, nn
+
+from ..utils.checkpoint import load_prefixed_weights, load_sam2_state_dict
+from ..utils.sam2_parts import build_sam2_heads, load_sam2_model_cfg
+
+
+class MaskPromptGenerator(nn.Module):
+    """Turns the union encoder output into a pseudo-mask (official MPG).
+
+    .. code:: text
+
+        c' = c * MHA(c, F_v, F_v)
+        g  = Linear(c')
+        P  = Linear_{C->1}(F_v * g)        logits on the union patch grid
+
+    Args:
+        dims (int): Union encoder width C.
+        num_heads (int): Attention heads. Defaults to 8.
+    """
+
+    def __init__(self, dims: int, num_heads: int = 8) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dims, num_heads, batch_first=True)
+        self.gate = nn.Linear(dims, dims)
+        self.out = nn.Linear(dims, 1)
+
+    def forward(self, cls: Tensor, vis: Tensor) -> Tensor:
+        """Predict the pseudo-mask.
+
+        Args:
+            cls (Tensor): Class token c, (B, C).
+            vis (Tensor): Visual tokens F_v on a square grid, (B, Nv, C).
+
+        Returns:
+            Tensor: Pseudo-mask logits, (B, 1, gh, gw).
+        """
+        c = cls[:, None]  # (B, 1, C)
+        c = c * self.attn(c, vis, vis, need_weights=False)[0]
+        logits = self.out(vis * self.gate(c))  # (B, Nv, 1)
+        side = int(vis.shape[1]**0.5)
+        return logits.transpose(1, 2).reshape(len(vis), 1, side, side)
+
+
+@MODELS.register_module()
+class SAM2MaskPromptHead(BaseModule):
+    """Decode head of RS2-SAM2: prompts SAM2's mask decoder with language.
+
+    .. code:: text
+
+        union (cls, vis) --MPG--> pseudo-mask P (B, 1, gh, gw)
+        sigmoid(P) resized to 4x the embedding grid --prompt encoder-->
+            dense prompt (B, D, h, w)
+        MLP(cls) --> sparse prompt (B, 1, D)
+        SAM2 mask decoder(embedding + no_mem_embed, dense, sparse,
+            high-res features) --> mask logits (B, 1, 4h, 4w) = S / 4
+
+    Prompt encoder and mask decoder are SAM2's own modules (``sam2``
+    package, Apache 2.0), built like ``SAM2Base`` builds them so official
+    checkpoints load; ``no_mem_embed`` is added to the embedding as SAM2's
+    image predictor does. Losses: ``loss_decode`` on the mask (BCE + Dice
+    by default), ``loss_boundary`` (text-guided boundary loss) and
+    ``loss_pseudo`` (auxiliary supervision of the pseudo-mask; the official
+    code has none - set it to None to ablate). Each term is logged.
+
+    Args:
+        sam2_cfg (str): SAM2 config name or YAML path.
+        sam2_overrides (dict, optional): Merged into the config's ``model``
+            node. Defaults to None.
+        sam2_checkpoint (str, optional): Official SAM2 checkpoint whose
+            ``sam_prompt_encoder.*``, ``sam_mask_decoder.*`` and
+            ``no_mem_embed`` are loaded in :meth:`init_weights`.
+            Defaults to None.
+        decoder_cfg (dict, optional): Decoder transformer overrides (see
+            :func:`build_sam2_heads`). Defaults to None.
+        text_dims (int): Union encoder width. Defaults to 256.
+        mpg_heads (int): Heads of the mask prompt generator. Defaults to 8.
+        train_prompt_encoder (bool): Fine-tune SAM2's prompt encoder.
+            Defaults to True.
+        train_mask_decoder (bool): Fine-tune SAM2's mask decoder.
+            Defaults to True.
+        threshold (float): Sigmoid threshold of the binary prediction.
+            Defaults to 0.5.
+        loss_decode (dict | Sequence[dict]): Mask losses, each called as
+            ``loss(logits, target, ignore_index=...)``.
+        loss_boundary (dict, optional): Text-guided boundary loss.
+        loss_pseudo (dict, optional): Pseudo-mask auxiliary loss.
+        ignore_index (int): Label of padding pixels. Defaults to 255.
+        align_corners (bool): For resizing logits. Defaults to False.
+        init_cfg (dict or list[dict], optional): Defaults to None.
+    """
+
+    def __init__(self,
+                 sam2_cfg: str = 'sam2.1_hiera_l',
+                 sam2_overrides: Optional[dict] = None,
+                 sam2_checkpoint: Optional[str] = None,
+                 decoder_cfg: Optional[dict] = None,
+                 text_dims: int = 256,
+                 mpg_heads: int = 8,
+                 train_prompt_encoder: bool = True,
+                 train_mask_decoder: bool = True,
+                 threshold: float = 0.5,
+                 loss_decode: ConfigType = (
+                     dict(type='CrossEntropyLoss', use_sigmoid=True,
+                          avg_non_ignore=True, loss_weight=0.9),
+                     dict(type='BinaryDiceLoss', loss_weight=0.1)),
+                 loss_boundary: OptConfigType = dict(
+                     type='TextGuidedBoundaryLoss', loss_weight=0.2),
+                 loss_pseudo: OptConfigType = dict(
+                     type='CrossEntropyLoss', use_sigmoid=True,
+                     avg_non_ignore=True, loss_weight=0.1,
+                     loss_name='loss_pseudo'),
+                 ignore_index: int = 255,
+                 align_corners: bool = False,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.sam2_checkpoint = sam2_checkpoint
+        self.out_channels = 1
+        self.threshold = threshold
+        self.ignore_index = ignore_index
+        self.align_corners = align_corners
+        model_cfg = load_sam2_model_cfg(sam2_cfg, sam2_overrides)
+        self.prompt_encoder, self.mask_decoder = build_sam2_heads(
+            model_cfg, decoder_cfg)
+        self.prompt_encoder.requires_grad_(train_prompt_encoder)
+        self.mask_decoder.requires_grad_(train_mask_decoder)
+        dims = model_cfg.image_encoder.neck.d_model
+        self.no_mem_embed = nn.Parameter(torch.zeros(1, 1, dims))
+        self.mpg = MaskPromptGenerator(text_dims, mpg_heads)
+        self.sparse_proj = nn.Sequential(
+            nn.Linear(text_dims, dims), nn.GELU(), nn.Linear(dims, dims))
+        if isinstance(loss_decode, dict):
+            loss_decode = [loss_decode]
+        self.loss_decode = nn.ModuleList(
+            MODELS.build(cfg) for cfg in loss_decode)
+        self.loss_boundary = MODELS.build(
+            loss_boundary) if loss_boundary else None
+        self.loss_pseudo = MODELS.build(loss_pseudo) if loss_pseudo else None
+
+    def init_weights(self) -> None:
+        """Load SAM2's prompt encoder / mask decoder, if a file is given."""
+        super().init_weights()
+        if self.sam2_checkpoint:
+            self.load_sam2_weights(
+                load_sam2_state_dict(self.sam2_checkpoint),
+                self.sam2_checkpoint)
+
+    def load_sam2_weights(self, state_dict: Dict[str, Tensor],
+                          source: str) -> Dict[str, dict]:
+        """Load the SAM heads and ``no_mem_embed`` of a SAM2 state dict.
+
+        Returns:
+            dict: Per part, ``matched`` / ``missing`` / ``unexpected``.
+        """
+        report = dict(
+            prompt_encoder=load_prefixed_weights(self.prompt_encoder,
+                                                 state_dict,
+                                                 'sam_prompt_encoder.',
+                                                 source),
+            mask_decoder=load_prefixed_weights(self.mask_decoder, state_dict,
+                                               'sam_mask_decoder.', source))
+        if 'no_mem_embed' in state_dict:
+            self.no_mem_embed.data.copy_(state_dict['no_mem_embed'])
+        return report
+
+    def forward(self, feats: Dict[str, List[Tensor]],
+                union_out: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Predict the mask.
+
+        Args:
+            feats (dict): Backbone output; ``backbone_fpn`` (3 maps at
+                S/4, S/8, S/16 with D channels).
+            union_out (dict): Union encoder output; ``cls`` (B, C) and
+                ``vis`` (B, Nv, C).
+
+        Returns:
+            dict[str, Tensor]: ``seg_logits`` (B, 1, S/4, S/4) and
+            ``pseudo_logits`` (B, 1, gh, gw).
+        """
+        fpn = feats['backbone_fpn']
+        cls = union_out['cls']
+        pseudo = self.mpg(cls, union_out['vis'])
+        mask_prompt = F.interpolate(
+            pseudo.sigmoid(),
+            self.prompt_encoder.mask_input_size,
+            mode='bilinear',
+            align_corners=False)
+        sparse, dense = self.prompt_encoder(
+            points=None, boxes=None, masks=mask_prompt)
+        sparse = torch.cat([sparse, self.sparse_proj(cls)[:, None]], dim=1)
+        high_res = None
+        if self.mask_decoder.use_high_res_features:
+            high_res = [
+                self.mask_decoder.conv_s0(fpn[0]),
+                self.mask_decoder.conv_s1(fpn[1])
+            ]
+        embed = fpn[-1] + self.no_mem_embed.view(1, -1, 1, 1)
+        masks = self.mask_decoder(
+            image_embeddings=embed,
+            image_pe=self.prompt_encoder.get_dense_pe(),
+            sparse_prompt_embeddings=sparse,
+            dense_prompt_embeddings=dense,
+            multimask_output=False,
+            repeat_image=False,
+            high_res_features=high_res)[0]
+        return dict(seg_logits=masks.float(), pseudo_logits=pseudo.float())
+
+    def loss(self, feats: Dict[str, List[Tensor]], union_out: Dict[str,
+                                                                   Tensor],
+             data_samples: SampleList) -> Dict[str, Tensor]:
+        """Forward and compute every loss term.
+
+        Args:
+            feats (dict): Backbone output.
+            union_out (dict): Union encoder output.
+            data_samples (list[SegDataSample]): With ``gt_sem_seg``
+                (1, S, S), 0/1 and ``ignore_index`` on padding.
+
+        Returns:
+            dict[str, Tensor]: One entry per loss term (``loss_ce``,
+            ``loss_dice``, ``loss_boundary``, ``loss_pseudo``) plus
+            ``acc_seg`` (pixel accuracy in percent, not a loss).
+        """
+        out = self.forward(feats, union_out)
+        target = torch.stack(
+            [ds.gt_sem_seg.data[0] for ds in data_samples]).long()  # (B,S,S)
+        size = target.shape[-2:]
+        logits = resize(out['seg_logits'], size, mode='bilinear',
+                        align_corners=self.align_corners)
+        losses = {}
+        for loss in self.loss_decode:
+            losses[loss.loss_name] = loss(
+                logits, target, ignore_index=self.ignore_index)
+        if self.loss_boundary is not None:
+            losses[self.loss_boundary.loss_name] = self.loss_boundary(
+                logits,
+                target,
+                vis=union_out['vis'],
+                cls=union_out['cls'],
+                text_token=union_out['txt'][:, 0],
+                ignore_index=self.ignore_index)
+        if self.loss_pseudo is not None:
+            pseudo = resize(out['pseudo_logits'], size, mode='bilinear',
+                            align_corners=self.align_corners)
+            losses[self.loss_pseudo.loss_name] = self.loss_pseudo(
+                pseudo, target, ignore_index=self.ignore_index)
+        valid = target != self.ignore_index
+        correct = ((logits[:, 0] > 0).long() == target) & valid
+        losses['acc_seg'] = correct.sum() * 100. / valid.sum().clamp(min=1)
+        return losses

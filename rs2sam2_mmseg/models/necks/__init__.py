@@ -1,0 +1,3 @@
+from .union_encoder import MultiwayLayer, UnionEncoder
+
+__all__ = ['MultiwayLayer', 'UnionEncoder']

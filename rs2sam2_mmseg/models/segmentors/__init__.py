@@ -1,0 +1,3 @@
+from .rs2sam2 import RS2SAM2
+
+__all__ = ['RS2SAM2']

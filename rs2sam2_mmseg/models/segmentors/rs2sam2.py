@@ -1,0 +1,166 @@
+"""The RS2-SAM2 segmentor."""
+import os.path as osp
+from typing import Dict, List, Tuple
+
+from mmengine.logging import print_log
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
+                         OptSampleList, SampleList, add_prefix)
+from torch import Tensor
+
+from ..utils.param_summary import format_parameter_table, parameter_table
+
+
+@MODELS.register_module()
+class RS2SAM2(BaseSegmentor):
+    """RS2-SAM2: referring remote-sensing segmentation with SAM2.
+
+    .. code:: text
+
+        inputs (B, 3, S, S), metainfo['text'] (B sentences)
+          -> union_encoder(inputs, texts)   vis (B, Nv, C), txt (B, L, C),
+                                            txt_mask (B, L), cls (B, C)
+          -> backbone(inputs, union_out)    SAM2 Hiera + BHF: backbone_fpn
+                                            at S/4, S/8, S/16
+          -> decode_head(feats, union_out)  mask logits (B, 1, S/4, S/4)
+          loss():    decode_head.loss (keys prefixed 'decode.')
+          predict(): logits resized to S, padding cropped, resized to each
+                     sample's ori_shape; pred_sem_seg = sigmoid > threshold
+
+    Sentences travel in ``data_sample.metainfo['text']``; ``sent_id`` (or
+    the image name) identifies a sample in messages.
+
+    Credit: Rong et al., "RS2-SAM2: Customized SAM2 for Referring Remote
+    Sensing Image Segmentation", 2025 (arXiv:2503.07266).
+
+    Args:
+        union_encoder (ConfigType): The union encoder (text neck).
+        backbone (ConfigType): SAM2 image encoder with BHF adapters.
+        decode_head (ConfigType): Mask prompt generator + SAM2 decoder.
+        train_cfg (OptConfigType): Unused, kept for the mmseg contract.
+            Defaults to None.
+        test_cfg (OptConfigType): Unused (whole-image inference).
+            Defaults to None.
+        data_preprocessor (OptConfigType): Defaults to None.
+        init_cfg (OptMultiConfig): Defaults to None.
+    """
+
+    def __init__(self,
+                 union_encoder: ConfigType,
+                 backbone: ConfigType,
+                 decode_head: ConfigType,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.union_encoder = MODELS.build(union_encoder)
+        self.backbone = MODELS.build(backbone)
+        self.decode_head = MODELS.build(decode_head)
+        self.align_corners = self.decode_head.align_corners
+        self.out_channels = self.decode_head.out_channels
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        print_log(
+            'RS2SAM2 parameters:\n' +
+            format_parameter_table(parameter_table(self, depth=2)),
+            logger='current')
+
+    @staticmethod
+    def _texts(data_samples: OptSampleList) -> Tuple[List[str], List[str]]:
+        """Sentences and sample names (sent_id or image) of a batch."""
+        if not data_samples:
+            raise ValueError('RS2SAM2 needs data_samples with '
+                             "metainfo['text'] (the referring expressions)")
+        texts, names = [], []
+        for i, sample in enumerate(data_samples):
+            meta = sample.metainfo
+            name = str(meta.get('sent_id', osp.basename(
+                meta.get('img_path', f'batch index {i}'))))
+            if 'text' not in meta:
+                raise KeyError(f"Sample {name} has no metainfo['text']: pack "
+                               'it with PackReferSegInputs.')
+            texts.append(meta['text'])
+            names.append(name)
+        return texts, names
+
+    def extract_feat(self, inputs: Tensor,
+                     data_samples: OptSampleList = None) -> Tuple[dict, dict]:
+        """Union encoder then language-adapted SAM2 image encoder.
+
+        Args:
+            inputs (Tensor): (B, 3, S, S), normalised for SAM2.
+            data_samples (list[SegDataSample]): With ``metainfo['text']``.
+
+        Returns:
+            tuple[dict, dict]: Backbone features and union encoder output.
+        """
+        texts, names = self._texts(data_samples)
+        union_out = self.union_encoder(inputs, texts, names)
+        return self.backbone(inputs, union_out), union_out
+
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        """Not used: language comes with the data samples.
+
+        ``BaseSegmentor`` declares ``encode_decode(inputs, metas)``; metas
+        carry no sentences here, so :meth:`predict` and :meth:`_forward`
+        take data samples instead.
+        """
+        raise NotImplementedError(
+            'RS2SAM2 needs the sentences: call predict(inputs, data_samples) '
+            "or forward(inputs, data_samples, mode='tensor').")
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str,
+                                                                    Tensor]:
+        """Loss terms, prefixed ``decode.``.
+
+        Args:
+            inputs (Tensor): (B, 3, S, S).
+            data_samples (list[SegDataSample]): With ``gt_sem_seg`` and
+                ``metainfo['text']``.
+
+        Returns:
+            dict[str, Tensor]: E.g. ``decode.loss_ce``, ``decode.loss_dice``,
+            ``decode.loss_boundary``, ``decode.loss_pseudo``,
+            ``decode.acc_seg``.
+        """
+        feats, union_out = self.extract_feat(inputs, data_samples)
+        return add_prefix(
+            self.decode_head.loss(feats, union_out, data_samples), 'decode')
+
+    def predict(self,
+                inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """Predict masks at each sample's original resolution.
+
+        Args:
+            inputs (Tensor): (B, 3, S, S).
+            data_samples (list[SegDataSample]): With ``metainfo['text']``,
+                ``ori_shape`` and ``img_padding_size``.
+
+        Returns:
+            list[SegDataSample]: With ``seg_logits`` (sigmoid, (1, H, W))
+            and ``pred_sem_seg`` (0/1, (1, H, W)) at ``ori_shape``.
+        """
+        logits = self._forward(inputs, data_samples)
+        logits = resize(
+            logits,
+            inputs.shape[-2:],
+            mode='bilinear',
+            align_corners=self.align_corners)
+        return self.postprocess_result(logits, data_samples)
+
+    def _forward(self,
+                 inputs: Tensor,
+                 data_samples: OptSampleList = None) -> Tensor:
+        """Mask logits at S / 4.
+
+        Returns:
+            Tensor: (B, 1, S/4, S/4).
+        """
+        feats, union_out = self.extract_feat(inputs, data_samples)
+        return self.decode_head(feats, union_out)['seg_logits']

@@ -1,0 +1,90 @@
+"""RS2SAM2 end to end on the tiny config."""
+import pytest
+import torch
+from mmengine.optim import OptimWrapper
+
+from .utils import build_tiny, demo_batch
+
+
+def _loss(model, batch):
+    data = model.data_preprocessor(batch, True)
+    return model(**data, mode='loss')
+
+
+def test_loss_predict_tensor_modes():
+    model = build_tiny()
+    losses = _loss(model, demo_batch(2))
+    assert {'decode.loss_ce', 'decode.loss_dice', 'decode.loss_boundary',
+            'decode.loss_pseudo', 'decode.acc_seg'} <= set(losses)
+    model.eval()
+    batch = demo_batch(2, ori_shape=(150, 120), size=96)
+    batch['inputs'][1] = batch['inputs'][1][:, :, :77]  # keep-ratio resize
+    with torch.no_grad():
+        data = model.data_preprocessor(batch, False)
+        assert data['inputs'].shape == (2, 3, 96, 96)
+        assert data['data_samples'][1].img_padding_size == (0, 19, 0, 0)
+        results = model(**data, mode='predict')
+        logits = model(**data, mode='tensor')
+    assert logits.shape == (2, 1, 24, 24)
+    for result, text in zip(results, [b.text for b in batch['data_samples']]):
+        assert result.pred_sem_seg.shape == (150, 120)
+        assert result.seg_logits.shape == (150, 120)
+        assert set(result.pred_sem_seg.data.unique().tolist()) <= {0, 1}
+        assert result.text == text
+
+
+def test_gradients_frozen_sam2_trainable_rest():
+    model = build_tiny()
+    model.train()
+    losses = _loss(model, demo_batch(2))
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    frozen = model.backbone.image_encoder
+    assert all(p.grad is None for p in frozen.parameters())
+    for name, module in [('adapters', model.backbone.adapters),
+                         ('union fusion', model.union_encoder.layers),
+                         ('mask prompt generator', model.decode_head.mpg),
+                         ('mask decoder', model.decode_head.mask_decoder)]:
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        assert grads and sum(g.abs().sum() for g in grads) > 0, name
+
+
+def test_language_changes_the_prediction():
+    model = build_tiny().eval()
+    batch = demo_batch(2, texts=['the red car on the left',
+                                 'the large white building at the bottom'])
+    batch['inputs'][1] = batch['inputs'][0].clone()
+    with torch.no_grad():
+        data = model.data_preprocessor(batch, False)
+        logits = model(**data, mode='tensor')
+    assert not torch.allclose(logits[0], logits[1])
+
+
+def test_missing_text_is_a_clear_error():
+    model = build_tiny()
+    batch = demo_batch(1)
+    del batch['data_samples'][0].text
+    data = model.data_preprocessor(batch, True)
+    with pytest.raises(KeyError, match="metainfo\\['text'\\]"):
+        model(**data, mode='loss')
+
+
+def test_oversized_image_is_a_clear_error():
+    model = build_tiny()
+    batch = demo_batch(1)
+    batch['inputs'][0] = torch.zeros(3, 100, 96, dtype=torch.uint8)
+    batch['data_samples'][0].set_metainfo(dict(img_path='big.jpg'))
+    with pytest.raises(ValueError, match='big.jpg.*larger than'):
+        model.data_preprocessor(batch, False)
+
+
+def test_a_few_iterations_reduce_the_loss():
+    torch.manual_seed(0)
+    model = build_tiny()
+    optim = OptimWrapper(torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad], lr=2e-3))
+    batch = demo_batch(4)
+    history = []
+    for _ in range(12):
+        log = model.train_step(batch, optim)
+        history.append(sum(v.item() for k, v in log.items() if 'loss' in k))
+    assert history[-1] < 0.7 * history[0], history

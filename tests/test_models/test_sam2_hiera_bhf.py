@@ -1,0 +1,131 @@
+"""SAM2HieraBHF: shapes, identity with SAM2, frozen weights, adapters."""
+import pytest
+import torch
+
+from .utils import build_tiny, official_tiny_sam2
+
+
+def _union(batch=2, length=5, dims=64, grid=64):
+    mask = torch.ones(batch, length, dtype=torch.bool)
+    mask[0, -2:] = False  # padding in the first sentence
+    return dict(txt=torch.randn(batch, length, dims), txt_mask=mask,
+                vis=torch.randn(batch, grid, dims))
+
+
+def test_output_shapes():
+    backbone = build_tiny('backbone')
+    out = backbone(torch.randn(2, 3, 96, 96), _union())
+    assert [f.shape for f in out['backbone_fpn']] == [
+        (2, 32, 24, 24), (2, 32, 12, 12), (2, 32, 6, 6)]
+    assert [p.shape for p in out['vision_pos_enc']] == [
+        f.shape for f in out['backbone_fpn']]
+    assert out['txt'].shape == (2, 5, 64)
+
+
+def test_official_checkpoint_loads_and_starts_as_exact_sam2(tmp_path):
+    ckpt = str(tmp_path / 'sam2_tiny.pt')
+    sam2 = official_tiny_sam2(ckpt)
+    backbone = build_tiny('backbone')
+    report = backbone.load_sam2_weights(
+        torch.load(ckpt, weights_only=True)['model'], ckpt)
+    expected = {k[len('image_encoder.'):] for k in sam2.state_dict()
+                if k.startswith('image_encoder.')}
+    assert set(report['matched']) == expected
+    assert not report['missing'] and not report['unexpected']
+    images = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        ref = sam2.image_encoder(images)
+        out = backbone(images, _union())
+    for got, want in zip(out['backbone_fpn'], ref['backbone_fpn']):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+    for got, want in zip(out['vision_pos_enc'], ref['vision_pos_enc']):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+
+
+def test_init_weights_reads_checkpoint_file(tmp_path):
+    ckpt = str(tmp_path / 'sam2_tiny.pt')
+    sam2 = official_tiny_sam2(ckpt)
+    backbone = build_tiny('backbone', sam2_checkpoint=ckpt)
+    torch.testing.assert_close(
+        backbone.image_encoder.trunk.pos_embed,
+        sam2.image_encoder.trunk.pos_embed)
+
+
+def test_bad_checkpoints_raise_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match='missing.pt'):
+        build_tiny('backbone', sam2_checkpoint=str(tmp_path / 'missing.pt'))
+    other = tmp_path / 'other.pt'
+    torch.save({'model': {'memory_encoder.x': torch.zeros(1)}}, other)
+    with pytest.raises(ValueError, match='other.pt'):
+        build_tiny('backbone', sam2_checkpoint=str(other))
+    flat = tmp_path / 'flat.pt'
+    torch.save({'image_encoder.x': torch.zeros(1)}, flat)
+    with pytest.raises(ValueError, match='not an official SAM2'):
+        build_tiny('backbone', sam2_checkpoint=str(flat))
+
+
+def test_frozen_sam2_and_trainable_adapters():
+    backbone = build_tiny('backbone')
+    backbone.train()
+    assert not backbone.image_encoder.training
+    assert not any(p.requires_grad
+                   for p in backbone.image_encoder.parameters())
+    out = backbone(torch.randn(2, 3, 96, 96), _union())
+    loss = sum(f.square().mean() for f in out['backbone_fpn'])
+    loss = loss + out['txt'].square().mean()
+    loss.backward()
+    assert all(p.grad is None for p in backbone.image_encoder.parameters())
+    for name, adapter in backbone.adapters.items():
+        # zero-initialised output layers get gradient at the first step
+        assert adapter.up.weight.grad.abs().sum() > 0, name
+        assert adapter.mlp_adapter[-1].weight.grad.abs().sum() > 0, name
+        assert adapter.text_out.weight.grad.abs().sum() > 0, name
+    assert backbone.gate.gate.grad.abs().sum() > 0
+
+
+def test_all_adapter_parameters_learn_after_one_step():
+    backbone = build_tiny('backbone')
+    optim = torch.optim.SGD(
+        [p for p in backbone.parameters() if p.requires_grad], lr=0.1)
+    images, union = torch.randn(2, 3, 96, 96), _union()
+    for _ in range(2):
+        optim.zero_grad()
+        out = backbone(images, union)
+        sum(f.square().mean() for f in out['backbone_fpn']).backward()
+        optim.step()
+    for name, param in backbone.named_parameters():
+        if param.requires_grad:
+            assert param.grad is not None and param.grad.abs().sum() > 0, \
+                name
+
+
+def test_activation_checkpointing_is_numerically_identical():
+    plain = build_tiny('backbone')
+    ckpt = build_tiny('backbone', with_cp=True)
+    ckpt.load_state_dict(plain.state_dict())
+    for model in (plain, ckpt):
+        with torch.no_grad():  # make the adapters non-identity
+            for p in model.adapters.parameters():
+                p.copy_(0.05 * torch.sin(torch.arange(p.numel()).view_as(p) * 1.))
+        model.train()
+    images, union = torch.randn(2, 3, 96, 96), _union()
+    outs = []
+    for model in (plain, ckpt):
+        out = model(images, union)
+        sum(f.square().mean() for f in out['backbone_fpn']).backward()
+        outs.append(out['backbone_fpn'][-1])
+    torch.testing.assert_close(outs[0], outs[1])
+    for (name, p), q in zip(plain.adapters.named_parameters(),
+                            ckpt.adapters.parameters()):
+        assert torch.isfinite(p.grad).all(), name
+        torch.testing.assert_close(p.grad, q.grad)
+
+
+def test_adapter_block_selection():
+    backbone = build_tiny('backbone', adapter_blocks=[2, 4])
+    assert sorted(backbone.adapters) == ['2', '4']
+    assert backbone.first_adapted == 2
+    out = backbone(torch.randn(1, 3, 96, 96), _union(batch=1))
+    assert out['backbone_fpn'][-1].shape == (1, 32, 6, 6)
+    with pytest.raises(ValueError, match='adapter_blocks'):
+        build_tiny('backbone', adapter_blocks=[99])

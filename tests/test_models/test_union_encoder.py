@@ -1,0 +1,78 @@
+"""UnionEncoder: shapes, tokenisation errors/warnings, freezing."""
+import pytest
+import torch
+
+from .utils import build_tiny
+
+TEXTS = ['the red car on the left', 'the largest storage tank']
+
+
+def test_output_shapes_and_mask():
+    encoder = build_tiny('union_encoder')
+    out = encoder(torch.randn(2, 3, 96, 96), TEXTS)
+    ids, real = encoder.tokenize(TEXTS)
+    length = int(real.sum(1).max())
+    assert out['vis'].shape == (2, 64, 64)  # 64 px / patch 8 = 8 x 8
+    assert out['txt'].shape == (2, length, 64)
+    assert out['cls'].shape == (2, 64)
+    assert out['txt_mask'].dtype == torch.bool
+    assert out['txt_mask'].sum(1).tolist() == real.sum(1).tolist()
+
+
+def test_image_is_resized_to_its_own_size():
+    encoder = build_tiny('union_encoder')
+    small = encoder(torch.randn(1, 3, 96, 96), TEXTS[:1])
+    large = encoder(torch.randn(1, 3, 160, 160), TEXTS[:1])
+    assert small['vis'].shape == large['vis'].shape
+
+
+def test_different_sentences_give_different_outputs():
+    encoder = build_tiny('union_encoder').eval()
+    image = torch.randn(1, 3, 96, 96).expand(2, -1, -1, -1)
+    out = encoder(image, TEXTS)
+    assert not torch.allclose(out['vis'][0], out['vis'][1])
+    assert not torch.allclose(out['cls'][0], out['cls'][1])
+
+
+def test_empty_sentence_is_an_error_naming_the_sample():
+    encoder = build_tiny('union_encoder')
+    with pytest.raises(ValueError, match='sent_7'):
+        encoder(torch.randn(2, 3, 96, 96), ['a car', '  '],
+                ['sent_6', 'sent_7'])
+
+
+def test_long_sentence_is_truncated_with_a_warning():
+    encoder = build_tiny('union_encoder')
+    long = ' '.join(['the red car left of the white building'] * 6)
+    with pytest.warns(UserWarning, match='sample sent_3 .*truncated to'):
+        out = encoder(torch.randn(1, 3, 96, 96), [long], ['sent_3'])
+    assert out['txt'].shape[1] == encoder.text.context_length
+
+
+@pytest.mark.parametrize('frozen', ['vision', 'text'])
+def test_frozen_towers(frozen):
+    encoder = build_tiny('union_encoder', **{f'freeze_{frozen}': True})
+    encoder.train()
+    tower = encoder.visual if frozen == 'vision' else encoder.text
+    other = encoder.text if frozen == 'vision' else encoder.visual
+    assert not tower.training and other.training
+    out = encoder(torch.randn(2, 3, 96, 96), TEXTS)
+    (out['cls'].sum() + out['vis'].sum() + out['txt'].sum()).backward()
+    assert all(p.grad is None for p in tower.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0
+               for p in other.parameters())
+    assert all(p.grad.abs().sum() > 0 for p in encoder.layers.parameters())
+
+
+def test_towers_from_a_local_open_clip_file(tmp_path):
+    source = build_tiny('union_encoder')
+    full = {f'visual.{k}': v for k, v in source.visual.state_dict().items()}
+    full.update({f'text.{k}': v for k, v in source.text.state_dict().items()})
+    full['logit_scale'] = torch.tensor(2.0)
+    path = tmp_path / 'clip.pt'
+    torch.save(full, path)
+    loaded = build_tiny('union_encoder', pretrained=str(path))
+    torch.testing.assert_close(loaded.visual.conv1.weight,
+                               source.visual.conv1.weight)
+    with pytest.raises(RuntimeError, match='missing.pt'):
+        build_tiny('union_encoder', pretrained=str(tmp_path / 'missing.pt'))
