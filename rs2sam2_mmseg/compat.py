@@ -30,6 +30,7 @@ import os.path as osp
 import pickle
 import sys
 import types
+import warnings
 from typing import Callable, List, Optional, Tuple
 
 import numpy as np
@@ -138,6 +139,11 @@ def install_mmcv_ops_standin() -> bool:
     ops.__getattr__ = _missing_op
     sys.modules['mmcv.ops'] = ops
     mmcv.ops = ops
+    # mmcv.cnn warns once that the lite build lacks this op; expected here
+    warnings.filterwarnings(
+        'ignore',
+        message='Fail to import ``MultiScaleDeformableAttention``',
+        category=UserWarning)
     return True
 
 

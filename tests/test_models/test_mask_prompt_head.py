@@ -51,4 +51,14 @@ def test_official_checkpoint_fills_prompt_encoder_and_decoder(tmp_path):
 def test_trainable_switches():
     head = build_tiny('decode_head', train_prompt_encoder=False)
     assert not any(p.requires_grad for p in head.prompt_encoder.parameters())
-    assert all(p.requires_grad for p in head.mask_decoder.parameters())
+    decoder = head.mask_decoder
+    for part in (decoder.transformer, decoder.output_upscaling,
+                 decoder.output_hypernetworks_mlps, decoder.mask_tokens):
+        assert all(p.requires_grad for p in part.parameters())
+    # unused by a single text-prompted mask: frozen (DDP needs every
+    # trainable parameter in the loss)
+    assert not any(p.requires_grad
+                   for p in decoder.iou_prediction_head.parameters())
+    head = build_tiny('decode_head', train_mask_decoder=False)
+    assert not any(p.requires_grad for p in head.mask_decoder.parameters())
+    assert any(p.requires_grad for p in head.prompt_encoder.parameters())

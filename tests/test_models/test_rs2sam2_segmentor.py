@@ -48,6 +48,17 @@ def test_gradients_frozen_sam2_trainable_rest():
         assert grads and sum(g.abs().sum() for g in grads) > 0, name
 
 
+def test_every_trainable_parameter_is_in_the_loss_graph():
+    # DDP runs without find_unused_parameters: no trainable parameter may
+    # be left out of the loss
+    model = build_tiny()
+    losses = _loss(model, demo_batch(2))
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    unused = [n for n, p in model.named_parameters()
+              if p.requires_grad and p.grad is None]
+    assert not unused
+
+
 def test_language_changes_the_prediction():
     model = build_tiny().eval()
     batch = demo_batch(2, texts=['the red car on the left',

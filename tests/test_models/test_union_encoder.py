@@ -1,8 +1,9 @@
 """UnionEncoder: shapes, tokenisation errors/warnings, freezing."""
+import open_clip
 import pytest
 import torch
 
-from .utils import build_tiny
+from .utils import build_tiny, tiny_cfg
 
 TEXTS = ['the red car on the left', 'the largest storage tank']
 
@@ -65,14 +66,15 @@ def test_frozen_towers(frozen):
 
 
 def test_towers_from_a_local_open_clip_file(tmp_path):
-    source = build_tiny('union_encoder')
-    full = {f'visual.{k}': v for k, v in source.visual.state_dict().items()}
-    full.update({f'text.{k}': v for k, v in source.text.state_dict().items()})
-    full['logit_scale'] = torch.tensor(2.0)
+    cfg = tiny_cfg().model.union_encoder
+    clip = open_clip.create_model(
+        cfg.model_name, force_custom_text=True, **cfg.model_kwargs)
     path = tmp_path / 'clip.pt'
-    torch.save(full, path)
+    torch.save(clip.state_dict(), path)
     loaded = build_tiny('union_encoder', pretrained=str(path))
     torch.testing.assert_close(loaded.visual.conv1.weight,
-                               source.visual.conv1.weight)
-    with pytest.raises(RuntimeError, match='missing.pt'):
+                               clip.visual.conv1.weight)
+    torch.testing.assert_close(loaded.text.token_embedding.weight,
+                               clip.text.token_embedding.weight)
+    with pytest.raises(FileNotFoundError, match='missing.pt'):
         build_tiny('union_encoder', pretrained=str(tmp_path / 'missing.pt'))

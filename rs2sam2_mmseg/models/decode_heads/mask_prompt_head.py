@@ -132,6 +132,7 @@ class SAM2MaskPromptHead(BaseModule):
             model_cfg, decoder_cfg)
         self.prompt_encoder.requires_grad_(train_prompt_encoder)
         self.mask_decoder.requires_grad_(train_mask_decoder)
+        self._freeze_unused_sam2_parts()
         dims = model_cfg.image_encoder.neck.d_model
         self.no_mem_embed = nn.Parameter(torch.zeros(1, 1, dims))
         self.mpg = MaskPromptGenerator(text_dims, mpg_heads)
@@ -144,6 +145,23 @@ class SAM2MaskPromptHead(BaseModule):
         self.loss_boundary = MODELS.build(
             loss_boundary) if loss_boundary else None
         self.loss_pseudo = MODELS.build(loss_pseudo) if loss_pseudo else None
+
+    def _freeze_unused_sam2_parts(self) -> None:
+        """Freeze SAM2 parts that never reach the loss here.
+
+        Only the mask prompt is used (no points or boxes), and neither the
+        IoU nor the object-score prediction is: their parameters would get
+        no gradient, which DDP rejects unless ``find_unused_parameters``.
+        """
+        unused = [
+            self.prompt_encoder.point_embeddings,
+            self.prompt_encoder.not_a_point_embed,
+            self.prompt_encoder.no_mask_embed,
+            self.mask_decoder.iou_prediction_head,
+            getattr(self.mask_decoder, 'pred_obj_score_head', None),
+        ]
+        for module in filter(None, unused):
+            module.requires_grad_(False)
 
     def init_weights(self) -> None:
         """Load SAM2's prompt encoder / mask decoder, if a file is given."""

@@ -1,4 +1,5 @@
 """The union encoder: joint image + sentence encoding (the "text neck")."""
+import os.path as osp
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -127,6 +128,10 @@ class UnionEncoder(BaseModule):
                  input_std: Sequence[float] = (58.395, 57.12, 57.375),
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if pretrained is not None and not osp.isfile(pretrained):
+            raise FileNotFoundError(
+                f'open_clip checkpoint {pretrained!r} does not exist (give '
+                'a local file; configs: --cfg-options clip_checkpoint=PATH).')
         clip = open_clip.create_model(
             model_name,
             pretrained=pretrained,
@@ -144,6 +149,10 @@ class UnionEncoder(BaseModule):
                 f'tower; {model_name!r} has {type(self.visual).__name__} / '
                 f'{type(self.text).__name__}.')
         self.visual.output_tokens = self.text.output_tokens = True
+        # CLIP's contrastive projections of the pooled outputs are unused
+        # (tokens are taken); dropping them keeps every parameter in the
+        # loss, as DDP requires without find_unused_parameters
+        self.visual.proj = self.text.text_projection = None
         self.tokenizer = open_clip.get_tokenizer(
             model_name, context_length=self.text.context_length)
         self.image_size = image_size

@@ -1,0 +1,16 @@
+# RS2-SAM2 on RefSegRS, paper scale: as configs/rs2sam2_rrsisd.py but
+# 60 epochs (lr x0.1 for the last 10).
+_base_ = [
+    '_base_/models/rs2sam2.py', '_base_/datasets/refsegrs.py',
+    '_base_/default_runtime.py', '_base_/schedules/schedule_40e.py'
+]
+max_epochs = 60
+train_cfg = dict(max_epochs=max_epochs)
+param_scheduler = [
+    dict(
+        type='MultiStepLR',
+        by_epoch=True,
+        milestones=[max_epochs - 10],
+        gamma=0.1)
+]
+train_dataloader = dict(sampler=dict(type='DefaultSampler', shuffle=True))

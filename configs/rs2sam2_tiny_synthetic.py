@@ -1,0 +1,70 @@
+# The embedded default: the full RS2-SAM2 pipeline (union encoder, SAM2 Hiera
+# + BHF, mask prompt generator + SAM2 decoder, text-guided boundary loss) at
+# CPU scale, trained from scratch on the synthetic referring dataset that
+# tools/make_synthetic.py writes in the RRSIS-D format (`make demo`).
+_base_ = [
+    '_base_/models/rs2sam2_tiny.py', '_base_/datasets/rrsisd.py',
+    '_base_/default_runtime.py'
+]
+data_root = 'data/synthetic_rrsisd'
+img_size = 96
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadReferringAnnotations'),
+    # flips swap left/right (top/bottom) in the sentence too
+    dict(
+        type='ReferringRandomFlip',
+        prob=[0.25, 0.25],
+        direction=['horizontal', 'vertical']),
+    dict(type='Resize', scale=(img_size, img_size), keep_ratio=True),
+    dict(type='PackReferSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(img_size, img_size), keep_ratio=True),
+    dict(type='LoadReferringAnnotations'),
+    dict(type='PackReferSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=1,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=1,
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=16,
+    num_workers=1,
+    dataset=dict(data_root=data_root, split='test', pipeline=test_pipeline))
+
+max_iters = 2000
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01),
+    clip_grad=dict(max_norm=1.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.05, by_epoch=False, end=50),
+    dict(
+        type='CosineAnnealingLR',
+        by_epoch=False,
+        begin=50,
+        end=max_iters,
+        eta_min=1e-5)
+]
+train_cfg = dict(
+    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=500,
+        max_keep_ckpts=2),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='ReferSegVisualizationHook'))
+log_processor = dict(by_epoch=False)
+randomness = dict(seed=0)
