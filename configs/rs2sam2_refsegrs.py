@@ -7,10 +7,6 @@ _base_ = [
 max_epochs = 60
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [
-    dict(
-        type='MultiStepLR',
-        by_epoch=True,
-        milestones=[max_epochs - 10],
-        gamma=0.1)
+    dict(_base_.param_scheduler[0], milestones=[max_epochs - 10])
 ]
 train_dataloader = dict(sampler=dict(type='DefaultSampler', shuffle=True))

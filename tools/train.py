@@ -1,77 +1,61 @@
 """Train a referring segmentation model with MMEngine's Runner.
 
 Works with configs/rs2sam2_*.py and with any MMSeg config that lists
-``custom_imports = dict(imports=['rs2sam2_mmseg'])``. Distributed training:
+custom_imports = dict(imports=['rs2sam2_mmseg']). Distributed training:
 tools/dist_train.sh (torchrun; gloo on machines without CUDA).
+
+Examples:
+    python tools/train.py configs/rs2sam2_tiny_synthetic.py
+    python tools/train.py configs/rs2sam2_rrsisd.py --amp --cfg-options \
+        sam2_checkpoint=ckpts/sam2.1_hiera_large.pt \
+        clip_checkpoint=ckpts/open_clip_vit_l14.bin
+    python tools/train.py configs/rs2sam2_tiny_synthetic.py --resume
 """
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
-from rs2sam2_mmseg.utils import (configure_launcher, drop_amp_without_cuda,
-                                 enable_amp, load_config, run_cli)
+from rs2sam2_mmseg.utils import (add_runner_arguments, configure_amp,
+                                 configure_launcher, configure_resume,
+                                 load_config, parse_tool_args, run_cli,
+                                 set_work_dir, tool_parser)
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='train config file path')
-    parser.add_argument(
-        '--work-dir',
-        help='where logs and checkpoints go (default: ./work_dirs/<config '
-        'name>)')
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of this tool.
+
+    Returns:
+        argparse.ArgumentParser: The parser.
+    """
+    parser = tool_parser(__doc__)
+    parser.add_argument('config', help='train config file')
     parser.add_argument(
         '--resume',
         nargs='?',
         const='auto',
         metavar='CHECKPOINT',
-        help='resume training: without a value, from the latest checkpoint '
-        'in the work dir; with a value, from that checkpoint (model, '
-        'optimizer, scheduler and iteration)')
+        help='resume training (model, optimizer, scheduler, iteration): '
+        'alone or as "--resume auto", from the latest checkpoint in the '
+        'work dir; with a path, from that checkpoint')
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='mixed precision with mmengine AmpOptimWrapper (CUDA only); the '
-        'paper configs already train with bf16 autocast')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. sam2_checkpoint=/path/x.pt '
-        'train_dataloader.batch_size=4 (lists as key="[a,b]")')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher (pytorch = torchrun)')
-    parser.add_argument(
-        '--local_rank', '--local-rank', type=int, default=0,
-        help='set by torch.distributed.launch; torchrun sets LOCAL_RANK')
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+        help='mixed precision with mmengine AmpOptimWrapper (needs CUDA); '
+        'the paper configs already use bf16 autocast on GPU and fall back '
+        'to fp32 without CUDA')
+    add_runner_arguments(parser, 'where logs and checkpoints go')
+    return parser
 
 
 def main() -> None:
-    args = parse_args()
+    """Parse the command line, prepare the config and train."""
+    args = parse_tool_args(build_parser())
     cfg = load_config(args.config, args.cfg_options)
+    set_work_dir(cfg, args.work_dir, args.config)
+    configure_amp(cfg, args.amp)
+    configure_resume(cfg, args.resume)
     configure_launcher(cfg, args.launcher)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.amp:
-        enable_amp(cfg)
-    else:
-        drop_amp_without_cuda(cfg)
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume:
-        if not osp.isfile(args.resume):
-            raise FileNotFoundError(
-                f'--resume checkpoint {args.resume!r} does not exist')
-        cfg.resume, cfg.load_from = True, args.resume
     Runner.from_cfg(cfg).train()
 
 

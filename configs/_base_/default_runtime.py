@@ -10,6 +10,9 @@ vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='ReferSegVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=True)
+# a NaN/inf loss stops training with the iteration and the batch's sent_ids;
+# action='skip' skips such steps instead (rs2sam2_mmseg.engine)
+custom_hooks = [dict(type='NonFiniteLossHook', action='raise')]
 log_level = 'INFO'
 load_from = None
 resume = False

@@ -1,3 +1,9 @@
-from .inference import inference_referring_model, init_referring_model
+"""Inference API."""
+from .inference import (check_sentences, inference_pipeline,
+                        inference_referring_model, init_referring_model,
+                        read_image)
 
-__all__ = ['init_referring_model', 'inference_referring_model']
+__all__ = [
+    'init_referring_model', 'inference_referring_model',
+    'inference_pipeline', 'read_image', 'check_sentences'
+]

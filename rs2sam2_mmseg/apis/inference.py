@@ -16,6 +16,8 @@ from torch import nn
 from ..utils import load_config
 
 ImageType = Union[str, np.ndarray]
+#: Pipeline steps that read annotations; inference has none.
+ANNOTATION_LOADERS = ('LoadReferringAnnotations', 'LoadAnnotations')
 
 
 def init_referring_model(config: Union[str, Config],
@@ -26,10 +28,11 @@ def init_referring_model(config: Union[str, Config],
 
     Args:
         config (str | Config): Config file or object.
-        checkpoint (str, optional): A checkpoint saved by tools/train.py.
-            Without it the model is initialised from the config's
-            pretrained files (``sam2_checkpoint``, ``clip_checkpoint``),
-            i.e. it is untrained for the task. Defaults to None.
+        checkpoint (str, optional): A checkpoint saved by tools/train.py
+            (or an init checkpoint of tools/convert_weights.py). Without it
+            the model is initialised from the config's pretrained files
+            (``sam2_checkpoint``, ``clip_checkpoint``), i.e. it is untrained
+            for the task. Defaults to None.
         device (str): 'cpu', 'cuda', 'cuda:1', ... Defaults to 'cpu'.
         cfg_options (dict, optional): Config overrides. Defaults to None.
 
@@ -38,23 +41,31 @@ def init_referring_model(config: Union[str, Config],
     """
     cfg = load_config(config, cfg_options) if isinstance(config, str) \
         else config
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'Checkpoint {checkpoint!r} does not exist')
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     model = MODELS.build(cfg.model)
     if checkpoint is None:
         model.init_weights()
-    elif not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'Checkpoint {checkpoint!r} does not exist')
     else:
         load_checkpoint(model, checkpoint, map_location='cpu')
     model.cfg = cfg
     return model.to(device).eval()
 
 
-def _inference_pipeline(cfg: Config) -> Compose:
-    """The test pipeline for an in-memory image and no annotation."""
+def inference_pipeline(cfg: Config) -> Compose:
+    """The config's test pipeline for an in-memory image, no annotation.
+
+    Args:
+        cfg (Config): The model's config.
+
+    Returns:
+        Compose: The pipeline; its input is
+        ``dict(img=BGR array, text=str, sent_id=int)``.
+    """
     steps = []
     for step in cfg.test_dataloader.dataset.pipeline:
-        if step['type'] == 'LoadReferringAnnotations':
+        if step['type'] in ANNOTATION_LOADERS:
             continue
         if step['type'] == 'LoadImageFromFile':
             step = dict(type='LoadImageFromNDArray')
@@ -62,37 +73,38 @@ def _inference_pipeline(cfg: Config) -> Compose:
     return Compose(steps)
 
 
-def _read_image(image: ImageType) -> tuple:
-    """(BGR array, path or '') with clear errors for unreadable files."""
+def read_image(image: ImageType) -> np.ndarray:
+    """Check or read an image for inference.
+
+    Args:
+        image (str | np.ndarray): An image file (anything OpenCV reads) or
+            a BGR array of shape (H, W, 3).
+
+    Returns:
+        np.ndarray: The BGR image, (H, W, 3) uint8.
+    """
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3:
             raise ValueError('Image arrays must be (H, W, 3) BGR, got shape '
                              f'{image.shape}')
-        return image, ''
+        return image
     if not osp.isfile(image):
         raise FileNotFoundError(f'Image {image!r} does not exist')
     array = mmcv.imread(image)
     if array is None:
-        raise ValueError(f'Image {image!r} cannot be read (not an image '
-                         'or corrupt)')
-    return array, image
+        raise ValueError(f'Image {image!r} cannot be read (not an image or '
+                         'corrupt)')
+    return array
 
 
-def inference_referring_model(
-    model: nn.Module, image: ImageType, text: Union[str, Sequence[str]]
-) -> Union[SegDataSample, List[SegDataSample]]:
-    """Segment the object each sentence refers to.
+def check_sentences(text: Union[str, Sequence[str]]) -> List[str]:
+    """Validate referring expressions.
 
     Args:
-        model (nn.Module): From :func:`init_referring_model`.
-        image (str | np.ndarray): Image path or BGR array (H, W, 3).
-        text (str | Sequence[str]): One referring expression, or several
-            for the same image (run as one batch).
+        text (str | Sequence[str]): One sentence or several.
 
     Returns:
-        SegDataSample | list[SegDataSample]: For each sentence,
-        ``pred_sem_seg`` (1, H, W) 0/1 and ``seg_logits`` (sigmoid) at the
-        image's original resolution, and ``metainfo['text']``.
+        list[str]: The sentences.
     """
     texts = [text] if isinstance(text, str) else list(text)
     if not texts:
@@ -101,12 +113,38 @@ def inference_referring_model(
         if not isinstance(sentence, str) or not sentence.strip():
             raise ValueError(f'Sentence {i} is empty: give a referring '
                              'expression such as "the red car on the left"')
-    array, path = _read_image(image)
-    pipeline = _inference_pipeline(model.cfg)
-    data = [
-        pipeline(dict(img=array.copy(), img_path=path, text=sentence,
-                      sent_id=i)) for i, sentence in enumerate(texts)
-    ]
+    return texts
+
+
+def inference_referring_model(
+    model: nn.Module, image: ImageType, text: Union[str, Sequence[str]]
+) -> Union[SegDataSample, List[SegDataSample]]:
+    """Segment the object each sentence refers to.
+
+    All sentences of the image run as one batch.
+
+    Args:
+        model (nn.Module): From :func:`init_referring_model`.
+        image (str | np.ndarray): Image path or BGR array (H, W, 3).
+        text (str | Sequence[str]): One referring expression, or several
+            for the same image.
+
+    Returns:
+        SegDataSample | list[SegDataSample]: For each sentence,
+        ``pred_sem_seg`` (1, H, W) 0/1 and ``seg_logits`` (1, H, W) at the
+        image's original resolution, and ``metainfo['text']``; a list when
+        ``text`` is a sequence.
+    """
+    texts = check_sentences(text)
+    array = read_image(image)
+    path = image if isinstance(image, str) else ''
+    pipeline = inference_pipeline(model.cfg)
+    data = []
+    for i, sentence in enumerate(texts):
+        item = pipeline(dict(img=array.copy(), text=sentence, sent_id=i))
+        # LoadImageFromNDArray sets img_path None; keep the file name
+        item['data_samples'].set_metainfo(dict(img_path=path))
+        data.append(item)
     with torch.no_grad():
         results = model.test_step(pseudo_collate(data))
     return results[0] if isinstance(text, str) else results

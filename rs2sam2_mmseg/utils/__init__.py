@@ -1,11 +1,26 @@
-from .cli import USER_ERRORS, run_cli
-from .config import (PRETRAINED_PATHS, apply_pretrained_paths,
-                     configure_launcher, drop_amp_without_cuda, enable_amp,
-                     load_config)
-from .report import format_metric_table, save_metrics
+"""Config, command-line and report helpers of the tools."""
+from .cli import (USER_ERRORS, add_cfg_options, add_runner_arguments,
+                  parse_tool_args, run_cli, tool_parser)
+from .config import (LAUNCHERS, PRETRAINED_PATHS, TEXT_ABLATIONS,
+                     apply_pretrained_paths, configure_amp,
+                     configure_launcher, configure_resume, configure_test,
+                     load_config, set_work_dir)
+from .report import format_metric_table, format_table, save_metrics
+from .weights import (LAYOUTS, OPEN_CLIP_LAYOUT, RS2SAM2_LAYOUT, SAM2_LAYOUT,
+                      CheckpointReport, ComponentReport, KeyLayout,
+                      format_checkpoint_report, inspect_checkpoints,
+                      match_checkpoint, merge_state_dicts,
+                      model_state_for_config, read_checkpoint,
+                      save_init_checkpoint)
 
 __all__ = [
-    'USER_ERRORS', 'run_cli', 'PRETRAINED_PATHS', 'apply_pretrained_paths',
-    'configure_launcher', 'drop_amp_without_cuda', 'enable_amp',
-    'load_config', 'format_metric_table', 'save_metrics'
+    'USER_ERRORS', 'add_cfg_options', 'add_runner_arguments', 'parse_tool_args', 'run_cli',
+    'tool_parser', 'LAUNCHERS', 'PRETRAINED_PATHS', 'TEXT_ABLATIONS',
+    'apply_pretrained_paths', 'configure_amp', 'configure_launcher',
+    'configure_resume', 'configure_test', 'load_config', 'set_work_dir',
+    'format_metric_table', 'format_table', 'save_metrics', 'LAYOUTS',
+    'OPEN_CLIP_LAYOUT', 'RS2SAM2_LAYOUT', 'SAM2_LAYOUT', 'CheckpointReport',
+    'ComponentReport', 'KeyLayout', 'format_checkpoint_report',
+    'inspect_checkpoints', 'match_checkpoint', 'merge_state_dicts',
+    'model_state_for_config', 'read_checkpoint', 'save_init_checkpoint'
 ]

@@ -1,8 +1,13 @@
-"""One-line errors for the command-line tools."""
+"""Command-line plumbing shared by the tools: arguments and errors."""
+import argparse
 import os
 import pickle
 import sys
 from typing import Callable
+
+from mmengine.config import DictAction
+
+from .config import LAUNCHERS
 
 #: Errors caused by user input (paths, configs, data, sentences); they are
 #: reported in one line. Anything else keeps its traceback.
@@ -10,17 +15,104 @@ USER_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError,
                ValueError, KeyError, pickle.UnpicklingError)
 
 
+def tool_parser(doc: str) -> argparse.ArgumentParser:
+    """An argument parser whose help shows a tool's module docstring.
+
+    Args:
+        doc (str): The docstring: a one-line summary, a blank line, then
+            details and examples (shown after the arguments).
+
+    Returns:
+        argparse.ArgumentParser: The parser.
+    """
+    summary, _, details = doc.strip().partition('\n')
+    return argparse.ArgumentParser(
+        description=summary,
+        epilog=details.strip() or None,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_cfg_options(parser: argparse.ArgumentParser) -> None:
+    """Add MMSeg's ``--cfg-options KEY=VALUE ...`` config overrides.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        metavar='KEY=VALUE',
+        help='override config keys, e.g. '
+        'train_dataloader.dataset.data_root=data/x sam2_checkpoint=x.pt '
+        'train_dataloader.batch_size=4 (lists as key="[a,b]")')
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser,
+                         work_dir_help: str) -> None:
+    """Add the MMSeg Runner options: work dir, overrides, launcher.
+
+    ``--work-dir``, ``--cfg-options`` (:func:`add_cfg_options`),
+    ``--launcher`` and ``--local-rank`` (``torch.distributed.launch``
+    passes it; it is exported as ``LOCAL_RANK`` unless torchrun already
+    did).
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        work_dir_help (str): What the tool writes to its work dir.
+    """
+    parser.add_argument(
+        '--work-dir',
+        help=f"{work_dir_help} (default: the config's work_dir, else "
+        './work_dirs/<config name>)')
+    add_cfg_options(parser)
+    parser.add_argument(
+        '--launcher',
+        choices=LAUNCHERS,
+        default='none',
+        help='job launcher: pytorch = torchrun (tools/dist_*.sh; gloo on '
+        'machines without CUDA) (default: %(default)s)')
+    parser.add_argument(
+        '--local-rank',
+        '--local_rank',
+        type=int,
+        default=0,
+        help='process index on the node, set by torch.distributed.launch '
+        '(torchrun sets LOCAL_RANK instead)')
+
+
+def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse ``sys.argv`` and export ``--local-rank`` as ``LOCAL_RANK``.
+
+    Args:
+        parser (argparse.ArgumentParser): A parser given
+            :func:`add_runner_arguments`.
+
+    Returns:
+        argparse.Namespace: The arguments.
+    """
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
 def run_cli(main: Callable[[], None]) -> None:
     """Run a tool's ``main``; user errors become ``error: ...`` + exit 1.
 
-    Set ``RS2SAM2_DEBUG=1`` to get the full traceback instead.
+    The message is the first line of the error's text. Set
+    ``RS2SAM2_DEBUG=1`` to get the full traceback instead.
+
+    Args:
+        main (Callable[[], None]): The tool's entry point.
     """
     try:
         main()
     except USER_ERRORS as err:
         if os.environ.get('RS2SAM2_DEBUG'):
             raise
-        message = err.args[0] if isinstance(err, KeyError) and err.args \
+        text = err.args[0] if isinstance(err, KeyError) and err.args \
             else err
-        print(f'error: {message}', file=sys.stderr)
+        lines = str(text).strip().splitlines() or [type(err).__name__]
+        more = ' (RS2SAM2_DEBUG=1 shows more)' if len(lines) > 1 else ''
+        print(f'error: {lines[0]}{more}', file=sys.stderr)
         sys.exit(1)

@@ -1,15 +1,26 @@
 """Config preparation shared by tools/ and the inference API."""
+import os
 import os.path as osp
+from datetime import timedelta
 from typing import Optional
 
 import torch
+import torch.distributed as torch_dist
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 #: Top-level config variables with the model keys they fill.
 PRETRAINED_PATHS = dict(
     sam2_checkpoint=('backbone.sam2_checkpoint',
                      'decode_head.sam2_checkpoint'),
     clip_checkpoint=('union_encoder.pretrained', ))
+#: Values of ``--launcher``.
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+#: Test-time language ablations (``--text-ablation``), see
+#: ``TextAblationDataset``.
+TEXT_ABLATIONS = ('none', 'shuffle')
+#: Dataloaders of a config.
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def apply_pretrained_paths(cfg: Config) -> Config:
@@ -40,6 +51,9 @@ def apply_pretrained_paths(cfg: Config) -> Config:
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     """Read a config, merge ``--cfg-options`` and apply pretrained paths.
 
+    Dataloaders overridden to ``num_workers=0`` also get
+    ``persistent_workers=False`` (PyTorch rejects the combination).
+
     Args:
         path (str): Config file.
         cfg_options (dict, optional): ``key=value`` overrides.
@@ -49,73 +63,215 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         Config: The config.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'Config file {path!r} does not exist.')
+        raise FileNotFoundError(f'Config file {path!r} does not exist')
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    for name in DATALOADERS:
+        loader = cfg.get(name)
+        if loader and loader.get('num_workers', 0) == 0:
+            loader.persistent_workers = False
     return apply_pretrained_paths(cfg)
+
+
+def set_work_dir(cfg: Config, work_dir: Optional[str],
+                 config_path: str) -> Config:
+    """Set ``cfg.work_dir`` as MMSeg's tools do.
+
+    Priority: ``work_dir`` (``--work-dir``), the config's ``work_dir``,
+    then ``./work_dirs/<config file name>``.
+
+    Args:
+        cfg (Config): The config.
+        work_dir (str, optional): ``--work-dir``.
+        config_path (str): The config file.
+
+    Returns:
+        Config: The same config, modified in place.
+    """
+    cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs',
+        osp.splitext(osp.basename(config_path))[0])
+    return cfg
+
+
+def _init_gloo(cfg: Config) -> None:
+    """Start the gloo process group of a torchrun worker (no CUDA).
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device`` first, which
+    fails without CUDA; once a group exists the Runner does not call it.
+    """
+    if torch_dist.is_initialized():
+        return
+    if 'RANK' not in os.environ:
+        raise ValueError('--launcher pytorch: RANK is not set; start the '
+                         'processes with torchrun (tools/dist_train.sh, '
+                         'tools/dist_test.sh)')
+    timeout = cfg.env_cfg.dist_cfg.get('timeout')
+    torch_dist.init_process_group(
+        backend='gloo',
+        **({} if timeout is None else
+           dict(timeout=timedelta(seconds=timeout))))
 
 
 def configure_launcher(cfg: Config, launcher: str) -> Config:
     """Set the launcher; without CUDA use gloo and a CPU DDP wrapper.
 
-    On a machine without CUDA, distributed runs (``torchrun`` on CPU) use
-    the gloo backend and wrap the model in DDP without ``device_ids``.
+    On a machine without CUDA a distributed run (``torchrun`` on CPU) uses
+    the gloo backend (its process group is started here, see
+    :func:`_init_gloo`), wraps the model in DDP without ``device_ids`` and
+    drops ``sync_bn`` (SyncBN needs CUDA).
 
     Args:
         cfg (Config): The config.
-        launcher (str): 'none', 'pytorch', 'slurm' or 'mpi'.
+        launcher (str): One of :data:`LAUNCHERS`.
 
     Returns:
         Config: The same config, modified in place.
     """
+    if launcher not in LAUNCHERS:
+        raise ValueError(f'Unknown launcher {launcher!r}; expected one of '
+                         f'{LAUNCHERS}')
     cfg.launcher = launcher
-    if launcher != 'none' and not torch.cuda.is_available():
-        cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
-        cfg.model_wrapper_cfg = dict(
-            type='MMDistributedDataParallel',
-            device_ids=None,
-            broadcast_buffers=False,
-            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if launcher == 'none' or torch.cuda.is_available():
+        return cfg
+    if launcher != 'pytorch':
+        raise ValueError(f'--launcher {launcher} needs CUDA; on a CPU '
+                         'machine use --launcher pytorch (torchrun: '
+                         'tools/dist_train.sh, tools/dist_test.sh)')
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = \
+        'gloo'
+    if cfg.pop('sync_bn', None) is not None:
+        print_log('No CUDA: sync_bn dropped (SyncBN needs CUDA).',
+                  logger='current', level=30)
+    cfg.model_wrapper_cfg = dict(
+        type='MMDistributedDataParallel',
+        device_ids=None,
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    _init_gloo(cfg)
     return cfg
 
 
-def enable_amp(cfg: Config, dtype: Optional[str] = None) -> Config:
-    """Train with mmengine's ``AmpOptimWrapper`` (CUDA autocast).
+def configure_amp(cfg: Config, amp: bool = False) -> Config:
+    """Choose the optimizer wrapper for ``--amp`` and the machine.
+
+    With ``amp`` the config trains with mmengine's ``AmpOptimWrapper``
+    (float16 with dynamic loss scale unless the config sets a ``dtype``);
+    that needs CUDA. Without CUDA an ``AmpOptimWrapper`` of the config (the
+    paper configs train with bf16 autocast) falls back to the fp32
+    ``OptimWrapper`` with a warning, so the configs run on CPU.
 
     Args:
         cfg (Config): The config.
-        dtype (str, optional): 'float16' or 'bfloat16'; None keeps the
-            config's (or mmengine's float16 with dynamic loss scale).
+        amp (bool): ``--amp``. Defaults to False.
 
     Returns:
         Config: The same config, modified in place.
     """
-    if not torch.cuda.is_available():
-        raise ValueError('--amp needs CUDA: mmengine AmpOptimWrapper runs '
-                           'autocast on GPU only.')
     wrapper = cfg.optim_wrapper
-    if wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
-        wrapper.type = 'AmpOptimWrapper'
-        wrapper.setdefault('loss_scale', 'dynamic')
-    if dtype:
-        wrapper.dtype = dtype
-    return cfg
-
-
-def drop_amp_without_cuda(cfg: Config) -> Config:
-    """Fall back to fp32 ``OptimWrapper`` when CUDA is missing (with a log).
-
-    The paper configs train with bf16 autocast; on a CPU-only machine
-    (tests, debugging) the plain wrapper is used instead.
-    """
-    wrapper = cfg.get('optim_wrapper')
-    if wrapper and wrapper.get('type') == 'AmpOptimWrapper' and \
+    if amp:
+        if not torch.cuda.is_available():
+            raise ValueError('--amp needs CUDA: mmengine AmpOptimWrapper '
+                             'runs autocast on GPU only')
+        if wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
+            wrapper.type = 'AmpOptimWrapper'
+            wrapper.setdefault('loss_scale', 'dynamic')
+    elif wrapper.get('type') == 'AmpOptimWrapper' and \
             not torch.cuda.is_available():
-        from mmengine.logging import print_log
-        print_log('No CUDA: AmpOptimWrapper replaced by OptimWrapper (fp32).',
-                  logger='current', level=30)
+        print_log(
+            'No CUDA: AmpOptimWrapper replaced by OptimWrapper (fp32).',
+            logger='current',
+            level=30)
         wrapper.type = 'OptimWrapper'
         for key in ('dtype', 'loss_scale'):
             wrapper.pop(key, None)
+    return cfg
+
+
+def configure_resume(cfg: Config, resume: Optional[str]) -> Config:
+    """Set ``resume``/``load_from`` for ``--resume [CHECKPOINT]``.
+
+    Args:
+        cfg (Config): The config.
+        resume (str, optional): None (no resume), ``'auto'`` (the latest
+            checkpoint of the work dir, as recorded in its
+            ``last_checkpoint``; a fresh start when there is none) or a
+            checkpoint file (model, optimizer, scheduler and iteration).
+
+    Returns:
+        Config: The same config, modified in place.
+    """
+    if resume is None:
+        return cfg
+    if resume != 'auto' and not osp.isfile(resume):
+        raise FileNotFoundError(
+            f'--resume checkpoint {resume!r} does not exist')
+    cfg.resume = True
+    cfg.load_from = None if resume == 'auto' else resume
+    return cfg
+
+
+def configure_test(cfg: Config,
+                   checkpoint: str,
+                   out: Optional[str] = None,
+                   show_dir: Optional[str] = None,
+                   text_ablation: str = 'none',
+                   ablation_seed: int = 0) -> Config:
+    """Wire ``tools/test.py``'s options into a config.
+
+    Args:
+        cfg (Config): The config.
+        checkpoint (str): The checkpoint to evaluate (``load_from``).
+        out (str, optional): Per-expression results: a ``.csv`` file
+            (``ReferSegMetric(output_file=...)``: sent_id, image, text, IoU,
+            I, U per row) or a ``.pkl`` file (mmengine ``DumpResults``: every
+            prediction with its metainfo). Defaults to None.
+        show_dir (str, optional): Folder for one drawing per expression
+            (``ReferSegVisualizationHook``). Defaults to None.
+        text_ablation (str): One of :data:`TEXT_ABLATIONS`; 'shuffle'
+            wraps the test set in ``TextAblationDataset``.
+            Defaults to 'none'.
+        ablation_seed (int): Seed of the ablation. Defaults to 0.
+
+    Returns:
+        Config: The same config, modified in place.
+    """
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f'Checkpoint {checkpoint!r} does not exist')
+    if text_ablation not in TEXT_ABLATIONS:
+        raise ValueError(f'Unknown text ablation {text_ablation!r}; '
+                         f'expected one of {TEXT_ABLATIONS}')
+    if out is not None and not out.endswith(('.csv', '.pkl')):
+        raise ValueError(f'--out {out!r}: use a .csv or .pkl file')
+    cfg.load_from = checkpoint
+    if text_ablation != 'none':
+        cfg.test_dataloader.dataset = dict(
+            type='TextAblationDataset',
+            dataset=cfg.test_dataloader.dataset,
+            mode=text_ablation,
+            seed=ablation_seed)
+    if show_dir:
+        cfg.visualizer = dict(
+            cfg.get('visualizer') or {}, type='ReferSegVisualizer')
+        cfg.setdefault('default_hooks', {})['visualization'] = dict(
+            type='ReferSegVisualizationHook',
+            draw=True,
+            interval=1,
+            out_dir=show_dir)
+    if out is None:
+        return cfg
+    evaluators = cfg.test_evaluator if isinstance(
+        cfg.test_evaluator, list) else [cfg.test_evaluator]
+    if out.endswith('.pkl'):
+        cfg.test_evaluator = [
+            *evaluators, dict(type='DumpResults', out_file_path=out)
+        ]
+        return cfg
+    metrics = [e for e in evaluators if e.get('type') == 'ReferSegMetric']
+    if not metrics:
+        raise ValueError(f'--out {out!r}: the config has no ReferSegMetric '
+                         'in test_evaluator to write the CSV')
+    for metric in metrics:
+        metric['output_file'] = out
     return cfg

@@ -1,6 +1,6 @@
 """Visualizer that draws a referring prediction with its sentence."""
 import textwrap
-from typing import Optional
+from typing import Optional, Tuple
 
 import cv2
 import mmcv
@@ -10,14 +10,17 @@ from mmseg.registry import VISUALIZERS
 from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
+#: An RGB colour.
+Color = Tuple[int, int, int]
+
 
 def draw_referring_overlay(image: np.ndarray,
                            text: str,
                            pred: Optional[np.ndarray] = None,
                            gt: Optional[np.ndarray] = None,
                            alpha: float = 0.5,
-                           pred_color=(255, 64, 64),
-                           gt_color=(64, 255, 64),
+                           pred_color: Color = (255, 64, 64),
+                           gt_color: Color = (64, 255, 64),
                            font_scale: Optional[float] = None) -> np.ndarray:
     """Image + predicted mask (filled) + GT contour + the sentence.
 
@@ -25,17 +28,22 @@ def draw_referring_overlay(image: np.ndarray,
         image (np.ndarray): RGB image, (H, W, 3) uint8.
         text (str): The referring expression, printed on a banner above.
         pred (np.ndarray, optional): Predicted 0/1 mask, (H, W).
+            Defaults to None.
         gt (np.ndarray, optional): Ground-truth 0/1 mask, (H, W).
+            Defaults to None.
         alpha (float): Opacity of the prediction. Defaults to 0.5.
-        pred_color (tuple): RGB of the prediction.
-        gt_color (tuple): RGB of the GT contour.
-        font_scale (float, optional): None scales with the image width.
+        pred_color (tuple[int, int, int]): RGB of the prediction.
+            Defaults to (255, 64, 64).
+        gt_color (tuple[int, int, int]): RGB of the GT contour.
+            Defaults to (64, 255, 64).
+        font_scale (float, optional): Text size; None scales it with the
+            image width. Defaults to None.
 
     Returns:
         np.ndarray: RGB drawing, (H + banner, W, 3) uint8.
     """
     canvas = image.copy()
-    h, w = canvas.shape[:2]
+    w = canvas.shape[1]
     if pred is not None:
         fg = pred.astype(bool)
         canvas[fg] = (canvas[fg] * (1 - alpha) +
@@ -58,14 +66,53 @@ def draw_referring_overlay(image: np.ndarray,
     return np.concatenate([banner, canvas], axis=0)
 
 
+def _mask_of(data_sample: SegDataSample, field: str,
+             shape: Tuple[int, int]) -> Optional[np.ndarray]:
+    """A sample's 0/1 mask field as (H, W) bool at ``shape`` (or None)."""
+    if field not in data_sample:
+        return None
+    mask = data_sample.get(field).data[0].cpu().numpy() == 1
+    if mask.shape != shape:
+        mask = cv2.resize(
+            mask.astype(np.uint8), shape[::-1],
+            interpolation=cv2.INTER_NEAREST).astype(bool)
+    return mask
+
+
+def draw_referring_sample(image: np.ndarray,
+                          data_sample: SegDataSample,
+                          draw_gt: bool = True,
+                          draw_pred: bool = True,
+                          alpha: float = 0.5) -> np.ndarray:
+    """Draw a referring data sample with :func:`draw_referring_overlay`.
+
+    Args:
+        image (np.ndarray): RGB image, (H, W, 3) uint8.
+        data_sample (SegDataSample): Reads ``pred_sem_seg`` (1, H, W),
+            ``gt_sem_seg`` (1, H, W) when present (resized, nearest, to the
+            image if needed) and ``metainfo['text']``.
+        draw_gt (bool): Draw the GT contour. Defaults to True.
+        draw_pred (bool): Draw the prediction. Defaults to True.
+        alpha (float): Opacity of the prediction. Defaults to 0.5.
+
+    Returns:
+        np.ndarray: RGB drawing, (H + banner, W, 3) uint8.
+    """
+    shape = image.shape[:2]
+    pred = _mask_of(data_sample, 'pred_sem_seg', shape) if draw_pred \
+        else None
+    gt = _mask_of(data_sample, 'gt_sem_seg', shape) if draw_gt else None
+    return draw_referring_overlay(image, data_sample.metainfo.get('text', ''),
+                                  pred, gt, alpha)
+
+
 @VISUALIZERS.register_module()
 class ReferSegVisualizer(SegLocalVisualizer):
     """Draws prediction, GT contour and the sentence of a referring sample.
 
-    ``add_datasample`` reads ``data_sample.pred_sem_seg`` (1, H, W),
-    ``data_sample.gt_sem_seg`` (1, H, W, optional) and
-    ``metainfo['text']``; the drawing is saved to ``out_file`` when given,
-    else sent to the visualization backends under ``name``.
+    ``add_datasample`` draws with :func:`draw_referring_sample`; the drawing
+    is saved to ``out_file`` when given, else sent to the visualization
+    backends under ``name``.
 
     Args:
         name (str): Instance name. Defaults to 'visualizer'.
@@ -91,16 +138,25 @@ class ReferSegVisualizer(SegLocalVisualizer):
                        out_file: Optional[str] = None,
                        step: int = 0,
                        with_labels: Optional[bool] = False) -> None:
-        """Draw one referring sample; see ``SegLocalVisualizer``."""
-        pred = gt = None
-        text = ''
-        if data_sample is not None:
-            text = data_sample.metainfo.get('text', '')
-            if draw_pred and 'pred_sem_seg' in data_sample:
-                pred = data_sample.pred_sem_seg.data[0].cpu().numpy()
-            if draw_gt and 'gt_sem_seg' in data_sample:
-                gt = data_sample.gt_sem_seg.data[0].cpu().numpy() == 1
-        drawn = draw_referring_overlay(image, text, pred, gt, self.alpha)
+        """Draw one referring sample; see ``SegLocalVisualizer``.
+
+        Args:
+            name (str): Image name for the backends and the window.
+            image (np.ndarray): RGB image, (H, W, 3) uint8.
+            data_sample (SegDataSample, optional): The sample; None draws
+                the image under an empty banner. Defaults to None.
+            draw_gt (bool): Draw the GT contour. Defaults to True.
+            draw_pred (bool): Draw the prediction. Defaults to True.
+            show (bool): Show the drawing in a window. Defaults to False.
+            wait_time (float): Seconds the window stays. Defaults to 0.
+            out_file (str, optional): Save the drawing here instead of
+                sending it to the backends. Defaults to None.
+            step (int): Global step for the backends. Defaults to 0.
+            with_labels (bool, optional): Unused (one class).
+        """
+        drawn = draw_referring_sample(
+            image, data_sample or SegDataSample(), draw_gt, draw_pred,
+            self.alpha)
         self.set_image(drawn)
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)

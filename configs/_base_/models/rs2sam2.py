@@ -10,11 +10,14 @@
 sam2_checkpoint = None
 clip_checkpoint = None
 
-img_size = 1024
+# SAM2's input side; the dataset pipelines resize to at most this size and
+# the data preprocessor pads to it
+sam2_input_size = 1024
 sam2_cfg = 'sam2.1_hiera_l'
 text_dims = 512
 data_preprocessor = dict(
-    type='ReferSegDataPreProcessor', size=(img_size, img_size))
+    type='ReferSegDataPreProcessor',
+    size=(sam2_input_size, sam2_input_size))
 model = dict(
     type='RS2SAM2',
     data_preprocessor=data_preprocessor,

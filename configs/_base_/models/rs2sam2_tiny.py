@@ -5,11 +5,11 @@
 # `make demo`.
 _base_ = ['./rs2sam2.py']
 
-img_size = 96
+sam2_input_size = 96
 text_dims = 64
 sam2_cfg = 'sam2.1_hiera_t'
 sam2_overrides = dict(
-    image_size=img_size,
+    image_size=sam2_input_size,
     image_encoder=dict(
         trunk=dict(
             embed_dim=24,
@@ -22,7 +22,7 @@ sam2_overrides = dict(
             backbone_channel_list=[192, 96, 48, 24],
             position_encoding=dict(num_pos_feats=32))))
 model = dict(
-    data_preprocessor=dict(size=(img_size, img_size)),
+    data_preprocessor=dict(size=(sam2_input_size, sam2_input_size)),
     union_encoder=dict(
         model_name='ViT-B-32',
         image_size=64,

@@ -8,14 +8,14 @@ from mmseg.utils import OptMultiConfig
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from ..utils.checkpoint import load_prefixed_weights, load_sam2_state_dict
+from ..utils.checkpoint import SAM2WeightsMixin, load_prefixed_weights
 from ..utils.sam2_parts import build_sam2_image_encoder, load_sam2_model_cfg
 from .bhf_adapter import (BHFAdapter, TextVisualGate, hiera_attention_residual,
                           hiera_mlp_residual)
 
 
 @MODELS.register_module()
-class SAM2HieraBHF(BaseModule):
+class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
     """SAM2 Hiera trunk + FPN neck with bidirectional hierarchical fusion.
 
     The image encoder is built by the ``sam2`` package from one of its
@@ -54,6 +54,10 @@ class SAM2HieraBHF(BaseModule):
             Defaults to 0.5.
         text_update (float): Text update rate a. Defaults to 0.2.
         gate_heads (int): Heads of the post-trunk fusion. Defaults to 8.
+        freeze_image_encoder (bool): Keep SAM2's encoder frozen (the
+            RS2-SAM2 recipe with pretrained SAM2). False trains it too, for
+            models without SAM2 weights such as the CPU demo.
+            Defaults to True.
         with_cp (bool): Activation checkpointing of the trunk blocks from
             the first adapted block on (training only). Defaults to False.
         init_cfg (dict or list[dict], optional): Defaults to None.
@@ -71,6 +75,7 @@ class SAM2HieraBHF(BaseModule):
                  mlp_scale: float = 0.5,
                  text_update: float = 0.2,
                  gate_heads: int = 8,
+                 freeze_image_encoder: bool = True,
                  with_cp: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -78,8 +83,10 @@ class SAM2HieraBHF(BaseModule):
         self.with_cp = with_cp
         model_cfg = load_sam2_model_cfg(sam2_cfg, sam2_overrides)
         self.image_encoder = build_sam2_image_encoder(model_cfg)
-        self.image_encoder.requires_grad_(False)
-        self.image_encoder.eval()
+        self.freeze_image_encoder = freeze_image_encoder
+        self.image_encoder.requires_grad_(not freeze_image_encoder)
+        if freeze_image_encoder:
+            self.image_encoder.eval()
         blocks = self.image_encoder.trunk.blocks
         if adapter_blocks == 'all':
             adapter_blocks = range(len(blocks))
@@ -98,14 +105,6 @@ class SAM2HieraBHF(BaseModule):
         self.gate = TextVisualGate(self.image_encoder.neck.d_model, text_dims,
                                    gate_heads)
 
-    def init_weights(self) -> None:
-        """Load the SAM2 image encoder weights, if a checkpoint is given."""
-        super().init_weights()
-        if self.sam2_checkpoint:
-            self.load_sam2_weights(
-                load_sam2_state_dict(self.sam2_checkpoint),
-                self.sam2_checkpoint)
-
     def load_sam2_weights(self, state_dict: Dict[str, Tensor],
                           source: str) -> Dict[str, List[str]]:
         """Load ``image_encoder.*`` of an official SAM2 state dict.
@@ -119,7 +118,8 @@ class SAM2HieraBHF(BaseModule):
     def train(self, mode: bool = True) -> 'SAM2HieraBHF':
         """Keep the frozen SAM2 image encoder in eval mode."""
         super().train(mode)
-        self.image_encoder.eval()
+        if self.freeze_image_encoder:
+            self.image_encoder.eval()
         return self
 
     def _block(self, index: int, x: Tensor, text: Tensor,
@@ -157,7 +157,9 @@ class SAM2HieraBHF(BaseModule):
         text, text_mask = union_out['txt'], union_out['txt_mask']
         use_cp = self.with_cp and self.training and torch.is_grad_enabled()
         stage_outputs = []
-        with torch.no_grad():
+        # a frozen encoder needs no autograd before the first adapter
+        with torch.set_grad_enabled(torch.is_grad_enabled()
+                                    and not self.freeze_image_encoder):
             x = trunk.patch_embed(inputs)  # (B, S/4, S/4, C)
             x = x + trunk._get_pos_embed(x.shape[1:3])
             for i in range(self.first_adapted):

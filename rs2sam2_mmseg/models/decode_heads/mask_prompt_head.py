@@ -9,7 +9,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor, nn
 
-from ..utils.checkpoint import load_prefixed_weights, load_sam2_state_dict
+from ..utils.checkpoint import SAM2WeightsMixin, load_prefixed_weights
 from ..utils.sam2_parts import build_sam2_heads, load_sam2_model_cfg
 
 
@@ -51,7 +51,7 @@ class MaskPromptGenerator(nn.Module):
 
 
 @MODELS.register_module()
-class SAM2MaskPromptHead(BaseModule):
+class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
     """Decode head of RS2-SAM2: prompts SAM2's mask decoder with language.
 
     .. code:: text
@@ -162,14 +162,6 @@ class SAM2MaskPromptHead(BaseModule):
         ]
         for module in filter(None, unused):
             module.requires_grad_(False)
-
-    def init_weights(self) -> None:
-        """Load SAM2's prompt encoder / mask decoder, if a file is given."""
-        super().init_weights()
-        if self.sam2_checkpoint:
-            self.load_sam2_weights(
-                load_sam2_state_dict(self.sam2_checkpoint),
-                self.sam2_checkpoint)
 
     def load_sam2_weights(self, state_dict: Dict[str, Tensor],
                           source: str) -> Dict[str, dict]:

@@ -4,6 +4,7 @@ import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import open_clip
+from open_clip.pos_embed import get_2d_sincos_pos_embed
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -73,9 +74,9 @@ class UnionEncoder(BaseModule):
     are projected to ``embed_dims`` and fused by ``num_fusion_layers``
     multiway layers over ``[CLS_mm ; vis ; txt]`` (shared self-attention,
     modality-specific FFNs, as in BEiT-3, which the RS2-SAM2 paper uses as
-    its union encoder). Vision tokens carry a learned 2-D position
-    embedding and both modalities a learned type embedding inside the
-    fusion layers.
+    its union encoder). Vision tokens carry a 2-D position embedding
+    (learnable, initialised as 2-D sin-cos) and both modalities a learned
+    type embedding inside the fusion layers.
 
     The image arrives normalised for SAM2 (``input_mean``/``input_std``,
     0-255 scale) at SAM2's input size; it is re-normalised for the CLIP
@@ -175,8 +176,13 @@ class UnionEncoder(BaseModule):
             MultiwayLayer(embed_dims, num_heads, mlp_ratio, dropout)
             for _ in range(num_fusion_layers))
         self.norm = nn.LayerNorm(embed_dims)
-        for param in (self.cls_token, self.vis_pos, self.type_embed):
+        for param in (self.cls_token, self.type_embed):
             nn.init.trunc_normal_(param, std=0.02)
+        # explicit 2-D positions from the start (learnable): position words
+        # ('left', 'top', 'left of') need them in the joint layers
+        self.vis_pos.data.copy_(
+            torch.from_numpy(
+                get_2d_sincos_pos_embed(embed_dims, self.grid_size[0]))[None])
 
     def _register_normalisation(self, input_mean: Sequence[float],
                                 input_std: Sequence[float],

@@ -77,3 +77,19 @@ def load_prefixed_weights(module: nn.Module, state_dict: Dict[str, Tensor],
         matched=matched,
         missing=list(result.missing_keys),
         unexpected=list(result.unexpected_keys))
+
+
+class SAM2WeightsMixin:
+    """``init_weights()`` loads ``self.sam2_checkpoint`` when it is set.
+
+    For modules that hold SAM2 parts: they define ``sam2_checkpoint`` and
+    ``load_sam2_weights(state_dict, source)``.
+    """
+
+    def init_weights(self) -> None:
+        """Initialise, then load the official SAM2 checkpoint if given."""
+        super().init_weights()
+        if self.sam2_checkpoint:
+            self.load_sam2_weights(
+                load_sam2_state_dict(self.sam2_checkpoint),
+                self.sam2_checkpoint)

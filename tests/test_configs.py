@@ -1,0 +1,122 @@
+"""Every config loads; the paper-scale model builds; registration works
+from a config outside the repository."""
+import glob
+import os.path as osp
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
+
+from rs2sam2_mmseg.models.utils import (format_parameter_table,
+                                        parameter_table)
+from rs2sam2_mmseg.utils import load_config
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                           recursive=True))
+LEAVES = [c for c in CONFIGS if '_base_' not in c]
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=[osp.relpath(c, REPO) for c in CONFIGS])
+def test_every_config_loads(path):
+    cfg = Config.fromfile(path)
+    if path in LEAVES:
+        assert cfg.default_scope == 'mmseg'
+        assert cfg.custom_imports['imports'] == ['rs2sam2_mmseg']
+        for key in ('model', 'train_dataloader', 'test_dataloader',
+                    'test_evaluator', 'optim_wrapper', 'train_cfg'):
+            assert key in cfg, key
+
+
+def test_paper_configs_recipe():
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py'))
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.dtype == 'bfloat16'
+    assert cfg.optim_wrapper.optimizer.lr == 5e-5
+    mults = {k: v['lr_mult']
+             for k, v in cfg.optim_wrapper.paramwise_cfg.custom_keys.items()}
+    assert set(mults.values()) == {0.2}  # 1e-5 for pretrained parts
+    assert cfg.train_cfg.max_epochs == 40
+    assert cfg.param_scheduler[0].milestones == [30]
+    assert cfg.model.backbone.sam2_cfg == 'sam2.1_hiera_l'
+    assert cfg.model.union_encoder.model_name == 'ViT-L-14'
+    assert cfg.model.union_encoder.image_size == 224
+    assert cfg.model.data_preprocessor.size == (1024, 1024)
+    refsegrs = Config.fromfile(
+        osp.join(REPO, 'configs', 'rs2sam2_refsegrs.py'))
+    assert refsegrs.train_cfg.max_epochs == 60
+    assert refsegrs.param_scheduler[0].milestones == [50]
+
+
+def test_top_level_checkpoint_variables_reach_the_model():
+    cfg = load_config(
+        osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py'),
+        dict(sam2_checkpoint='/ckpt/sam2.pt', clip_checkpoint='/ckpt/c.bin'))
+    assert cfg.model.backbone.sam2_checkpoint == '/ckpt/sam2.pt'
+    assert cfg.model.decode_head.sam2_checkpoint == '/ckpt/sam2.pt'
+    assert cfg.model.union_encoder.pretrained == '/ckpt/c.bin'
+    with pytest.raises(FileNotFoundError, match='nope.py'):
+        load_config(osp.join(REPO, 'configs', 'nope.py'))
+
+
+def test_paper_scale_model_builds_and_reports_parameters(capsys):
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py'))
+    model = MODELS.build(cfg.model)
+    rows = {name: (total, train)
+            for name, total, train in parameter_table(model)}
+    print(format_parameter_table(parameter_table(model)))
+    # SAM2.1 Hiera-L trunk 212.1M (DESIGN.md), frozen
+    assert rows['backbone.image_encoder'][0] == pytest.approx(212.7e6,
+                                                              rel=0.01)
+    assert rows['backbone.image_encoder'][1] == 0
+    assert rows['decode_head.mask_decoder'][0] == pytest.approx(4.2e6,
+                                                                rel=0.02)
+    assert rows['backbone.adapters'][1] == rows['backbone.adapters'][0] > 0
+    assert 'union_encoder' in capsys.readouterr().out
+
+
+def test_registration_from_a_config_outside_the_repo(tmp_path):
+    cfg_file = tmp_path / 'my_config.py'
+    cfg_file.write_text(textwrap.dedent("""
+        custom_imports = dict(imports=['rs2sam2_mmseg'],
+                              allow_failed_imports=False)
+        default_scope = 'mmseg'
+        loss = dict(type='TextGuidedBoundaryLoss', loss_weight=0.2)
+    """))
+    script = textwrap.dedent(f"""
+        import sys
+        assert 'rs2sam2_mmseg' not in sys.modules
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+        cfg = Config.fromfile({str(cfg_file)!r})  # runs custom_imports
+        init_default_scope(cfg.default_scope)
+        from mmseg.registry import (DATASETS, HOOKS, METRICS, MODELS,
+                                    TRANSFORMS, VISUALIZERS)
+        loss = MODELS.build(cfg.loss)
+        assert type(loss).__name__ == 'TextGuidedBoundaryLoss'
+        names = dict(
+            MODELS=['RS2SAM2', 'UnionEncoder', 'SAM2HieraBHF',
+                    'SAM2MaskPromptHead', 'TextGuidedBoundaryLoss',
+                    'BinaryDiceLoss', 'ReferSegDataPreProcessor'],
+            DATASETS=['RRSISDDataset', 'RefSegRSDataset',
+                      'TextAblationDataset'],
+            TRANSFORMS=['LoadReferringAnnotations', 'ReferringRandomFlip',
+                        'RandomBoxErase', 'PackReferSegInputs'],
+            METRICS=['ReferSegMetric'],
+            HOOKS=['ReferSegVisualizationHook'],
+            VISUALIZERS=['ReferSegVisualizer'])
+        for registry, keys in names.items():
+            for key in keys:
+                assert globals()[registry].get(key) is not None, key
+        print('ok')
+    """)
+    result = subprocess.run([sys.executable, '-c', script], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith('ok')

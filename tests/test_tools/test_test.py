@@ -1,0 +1,58 @@
+"""tools/test.py: metrics, per-expression CSV, one drawing per expression.
+"""
+import csv
+import json
+import os
+import os.path as osp
+from collections import Counter
+
+from .utils import (METRIC_KEYS, TINY_CONFIG, assert_cli_error,
+                    assert_documented, data_options, run_tool)
+
+
+def test_test_outputs(tmp_path, synthetic, trained):
+    """Table + JSON, --out CSV and --show-dir PNGs, one per expression."""
+    work_dir, show_dir = tmp_path / 'work_dir', tmp_path / 'vis'
+    out = tmp_path / 'expressions.csv'
+    result = run_tool('test.py', TINY_CONFIG, trained.checkpoint,
+                      '--work-dir', str(work_dir), '--out', str(out),
+                      '--show-dir', str(show_dir),
+                      *data_options(synthetic.root))
+    num = synthetic.sentences['test']
+    table = result.stdout.splitlines()
+    for key in METRIC_KEYS:
+        assert any(line.split()[:1] == [key] for line in table), key
+    with open(work_dir / 'test_metrics.json') as f:
+        metrics = json.load(f)
+    assert set(METRIC_KEYS) <= set(metrics)
+    assert metrics['num_expressions'] == num
+
+    with open(out, newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len({row['sent_id'] for row in rows}) == num
+    assert Counter(row['image'] for row in rows) == synthetic.test_images
+
+    # several sentences of one image: one drawing each, none overwritten
+    assert max(synthetic.test_images.values()) > 1
+    drawings = sorted(os.listdir(show_dir))
+    assert drawings == sorted(
+        f'{osp.splitext(row["image"])[0]}_{row["sent_id"]}.png'
+        for row in rows)
+
+
+def test_test_help():
+    assert_documented('test.py')
+
+
+def test_test_errors(monkeypatch, capsys, tmp_path):
+    missing = str(tmp_path / 'missing.pth')
+    assert_cli_error(monkeypatch, capsys, 'test.py',
+                     [str(tmp_path / 'missing.py'), missing],
+                     'does not exist')
+    assert_cli_error(monkeypatch, capsys, 'test.py', [TINY_CONFIG, missing],
+                     f'Checkpoint {missing!r} does not exist')
+    checkpoint = tmp_path / 'x.pth'
+    checkpoint.write_bytes(b'')
+    assert_cli_error(monkeypatch, capsys, 'test.py',
+                     [TINY_CONFIG, str(checkpoint), '--out', 'x.json'],
+                     'use a .csv or .pkl file')
