@@ -17,8 +17,11 @@ Each phase runs in a fresh process (``forkserver``: the imports are done
 once, then every phase forks a clean interpreter that builds its model), so
 one phase's allocations cannot hide in another's numbers and a phase that
 runs out of memory is reported instead of ending the run. Times are the
-median of ``iters`` iterations after ``warmup`` excluded ones. Memory is
-the phase's peak above the process before the model was built:
+median of ``iters`` iterations after ``warmup`` excluded ones, as wall
+clock and as CPU time of the process (all its threads; on a machine shared
+with other jobs it moves less than the wall clock). With ``amp`` every
+model runs under bf16 ``torch.autocast`` (weights and optimizer in fp32).
+Memory is the phase's peak above the process before the model was built:
 
 - CUDA: ``torch.cuda.max_memory_allocated`` (tensors: weights, gradients,
   optimizer state, activations).
@@ -30,6 +33,7 @@ the phase's peak above the process before the model was built:
 Models are randomly initialised: no checkpoint is read.
 """
 import copy
+import logging
 import multiprocessing
 import os
 import statistics
@@ -49,15 +53,14 @@ from mmseg.structures import SegDataSample
 from torch import Tensor, nn
 
 from .models.utils import (build_sam2_heads, build_sam2_image_encoder,
-                           format_parameter_table, load_sam2_model_cfg,
-                           parameter_table)
+                           decode_sam2_masks, format_parameter_table,
+                           load_sam2_model_cfg, parameter_table)
 from .utils import load_config
 
 #: Sentences of the synthetic batch (typical RRSIS-D lengths).
-SENTENCES = (
-    'the large white storage tank at the bottom left of the image',
-    'a red car parked next to the grey building on the right',
-    'the ship at the top', 'the small green tree near the road')
+SENTENCES = ('the large white storage tank at the bottom left of the image',
+             'a red car parked next to the grey building on the right',
+             'the ship at the top', 'the small green tree near the road')
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,8 @@ PHASES = (
     Phase('sam2_infer', 'bare SAM2 inference', 'sam2', 'infer'),
     Phase('rs2sam2_train', 'RS2-SAM2 train step, with_cp=False', 'rs2sam2',
           'train', False),
-    Phase('rs2sam2_train_cp', 'RS2-SAM2 train step, with_cp=True',
-          'rs2sam2', 'train', True),
+    Phase('rs2sam2_train_cp', 'RS2-SAM2 train step, with_cp=True', 'rs2sam2',
+          'train', True),
     Phase('sam2_train', 'full SAM2 fine-tuning train step', 'sam2', 'train'),
 )
 #: ``(label, numerator phase, denominator phase)`` of the printed ratios.
@@ -224,24 +227,12 @@ class SAM2Baseline(nn.Module):
             Tensor: Mask logits, (B, 1, S/4, S/4).
         """
         fpn = self.image_encoder(images)['backbone_fpn']
-        high_res = None
-        if self.mask_decoder.use_high_res_features:
-            high_res = [
-                self.mask_decoder.conv_s0(fpn[0]),
-                self.mask_decoder.conv_s1(fpn[1])
-            ]
         mask_prompt = images.new_zeros(
             len(images), 1, *self.prompt_encoder.mask_input_size)
         sparse, dense = self.prompt_encoder(
             points=None, boxes=None, masks=mask_prompt)  # (B, 0, D) sparse
-        return self.mask_decoder(
-            image_embeddings=fpn[-1] + self.no_mem_embed.view(1, -1, 1, 1),
-            image_pe=self.prompt_encoder.get_dense_pe(),
-            sparse_prompt_embeddings=sparse,
-            dense_prompt_embeddings=dense,
-            multimask_output=False,
-            repeat_image=False,
-            high_res_features=high_res)[0]
+        return decode_sam2_masks(self.prompt_encoder, self.mask_decoder, fpn,
+                                 self.no_mem_embed, sparse, dense)
 
 
 def synthetic_batch(batch_size: int, size: int) -> dict:
@@ -260,14 +251,17 @@ def synthetic_batch(batch_size: int, size: int) -> dict:
     inputs, samples = [], []
     for i in range(batch_size):
         inputs.append(
-            torch.randint(0, 256, (3, size, size), generator=gen,
-                          dtype=torch.uint8))
+            torch.randint(
+                0, 256, (3, size, size), generator=gen, dtype=torch.uint8))
         gt = torch.zeros(1, size, size, dtype=torch.long)
         gt[:, size // 4:size // 2, size // 8 * (i % 4 + 1):size // 2] = 1
         sample = SegDataSample(gt_sem_seg=PixelData(data=gt))
         sample.set_metainfo(
-            dict(text=SENTENCES[i % len(SENTENCES)], sent_id=i,
-                 img_shape=(size, size), ori_shape=(size, size)))
+            dict(
+                text=SENTENCES[i % len(SENTENCES)],
+                sent_id=i,
+                img_shape=(size, size),
+                ori_shape=(size, size)))
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
@@ -313,8 +307,10 @@ class Workload:
             losses = self.model(self.inputs, self.samples, mode='loss')
             return self.model.parse_losses(losses)[0]
         logits = F.interpolate(
-            self.model(self.inputs), self.target.shape[-2:],
-            mode='bilinear', align_corners=False)
+            self.model(self.inputs),
+            self.target.shape[-2:],
+            mode='bilinear',
+            align_corners=False)
         return F.binary_cross_entropy_with_logits(logits, self.target)
 
 
@@ -411,13 +407,17 @@ def measure_phase(options: BenchmarkOptions, phase: Phase) -> dict:
     """Build the phase's model and time its step (in a fresh process).
 
     Returns:
-        dict: ``times_s`` (timed iterations), ``median_s``,
+        dict: ``times_s`` (wall time of the timed iterations),
+        ``median_s``, ``cpu_median_s`` (median CPU time of the process,
+        all threads: robust to other load on a shared machine),
         ``images_per_s``, ``peak_mb`` and ``resident_mb`` (after the build,
         before the first step; both above the pre-build baseline),
         ``memory_method``, ``threads`` and ``params`` (rows of
         :func:`parameter_table`).
     """
-    MMLogger.get_current_instance().setLevel('ERROR')
+    # models are randomly initialised on purpose: keep their logs quiet
+    MMLogger.get_current_instance().setLevel(logging.ERROR)
+    logging.getLogger().setLevel(logging.ERROR)
     init_default_scope('mmseg')
     if options.threads:
         torch.set_num_threads(options.threads)
@@ -431,24 +431,26 @@ def measure_phase(options: BenchmarkOptions, phase: Phase) -> dict:
     _synchronize(device)
     resident = meter.current() - baseline
     meter.reset_peak()
-    times = []
+    times, cpu_times = [], []
     for _ in range(options.warmup + options.iters):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         _synchronize(device)
         times.append(time.perf_counter() - start)
-    times = times[options.warmup:]
+        cpu_times.append(time.process_time() - cpu_start)
+    times, cpu_times = times[options.warmup:], cpu_times[options.warmup:]
     median = statistics.median(times)
     return dict(
         times_s=times,
         median_s=median,
+        cpu_median_s=statistics.median(cpu_times),
         images_per_s=options.batch_size / median,
         peak_mb=(meter.peak() - baseline) / 2**20,
         resident_mb=resident / 2**20,
         memory_method=meter.method(),
         threads=torch.get_num_threads(),
-        params=parameter_table(workload.model,
-                               depth=2 if phase.model == 'rs2sam2' else 1))
+        params=parameter_table(
+            workload.model, depth=2 if phase.model == 'rs2sam2' else 1))
 
 
 def _child(conn: Connection, options: BenchmarkOptions, phase: Phase) -> None:
@@ -469,8 +471,8 @@ def run_isolated(options: BenchmarkOptions, phase: Phase) -> dict:
         by the out-of-memory killer).
     """
     methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context(
-        'forkserver' if 'forkserver' in methods else 'spawn')
+    ctx = multiprocessing.get_context('forkserver' if 'forkserver' in
+                                      methods else 'spawn')
     if 'forkserver' in methods:
         ctx.set_forkserver_preload(['rs2sam2_mmseg.benchmark'])
     receiver, sender = ctx.Pipe(duplex=False)
@@ -491,8 +493,9 @@ def run_isolated(options: BenchmarkOptions, phase: Phase) -> dict:
 def _ratio(report: dict, numerator: str, denominator: str,
            key: str) -> Optional[float]:
     phases = report['phases']
-    values = [phases.get(name, {}).get(key) for name in (numerator,
-                                                          denominator)]
+    values = [
+        phases.get(name, {}).get(key) for name in (numerator, denominator)
+    ]
     return None if None in values else values[0] / values[1]
 
 
@@ -511,18 +514,20 @@ def run_benchmark(options: BenchmarkOptions,
         ``union_encoder_image_size``, ``config_with_cp``, ``amp``,
         ``iters``, ``warmup``, ``torch``), ``phases`` (key -> result of
         :func:`measure_phase` plus ``label``), ``params`` (model -> rows)
-        and ``ratios`` (label -> ``time`` and ``memory``, None where a
-        phase is missing or failed).
+        and ``ratios`` (label -> ``time``, ``cpu_time`` and ``memory``, None
+        where a phase is missing or failed).
     """
     cfg = load_config(options.config, options.cfg_options)
     config_size = cfg.model.data_preprocessor.size[0]
+    if options.input_size:  # a bad size fails here, not in every phase
+        set_sam2_input_size(cfg, options.input_size)
     report = dict(
         config=options.config,
         device=options.device,
         device_name=torch.cuda.get_device_name()
         if options.device == 'cuda' else 'cpu',
         batch_size=options.batch_size,
-        input_size=options.input_size or config_size,
+        input_size=cfg.model.data_preprocessor.size[0],
         config_input_size=config_size,
         union_encoder_image_size=cfg.model.union_encoder.image_size,
         config_with_cp=cfg.model.backbone.get('with_cp', False),
@@ -541,16 +546,18 @@ def run_benchmark(options: BenchmarkOptions,
         report['phases'][phase.key] = dict(label=phase.label, **result)
     report['params'] = {k: v for k, v in report['params'].items() if v}
     report['ratios'] = {
-        label: dict(
+        label:
+        dict(
             time=_ratio(report, num, den, 'median_s'),
+            cpu_time=_ratio(report, num, den, 'cpu_median_s'),
             memory=_ratio(report, num, den, 'peak_mb'))
         for label, num, den in RATIOS
     }
     return report
 
 
-def _fmt(value: Optional[float], spec: str) -> str:
-    return '-' if value is None else format(value, spec)
+def _ratio_text(value: Optional[float]) -> str:
+    return f'{"-":>6}' if value is None else f'{value:>6.2f}'
 
 
 def format_report(report: dict) -> str:
@@ -572,20 +579,23 @@ def format_report(report: dict) -> str:
         ', above the process before the model build', ''
     ]
     width = max(len(p['label']) for p in phases)
-    lines.append(f'{"phase":<{width}}  {"median s":>9}  {"img/s":>7}  '
-                 f'{"peak MB":>9}  {"model MB":>9}')
+    lines.append(f'{"phase":<{width}}  {"median s":>9}  {"cpu s":>9}  '
+                 f'{"img/s":>7}  {"peak MB":>9}  {"model MB":>9}')
     for p in phases:
         if 'error' in p:
             lines.append(f'{p["label"]:<{width}}  failed: {p["error"]}')
             continue
         lines.append(f'{p["label"]:<{width}}  {p["median_s"]:>9.3f}  '
-                     f'{p["images_per_s"]:>7.2f}  {p["peak_mb"]:>9.0f}  '
-                     f'{p["resident_mb"]:>9.0f}')
+                     f'{p["cpu_median_s"]:>9.3f}  {p["images_per_s"]:>7.2f}  '
+                     f'{p["peak_mb"]:>9.0f}  {p["resident_mb"]:>9.0f}')
     width = max(len(label) for label in report['ratios'])
-    lines += ['', f'{"ratio":<{width}}  {"time":>6}  {"memory":>6}']
+    lines += [
+        '', f'{"ratio":<{width}}  {"time":>6}  {"cpu":>6}  {"memory":>6}'
+    ]
     for label, ratio in report['ratios'].items():
-        lines.append(f'{label:<{width}}  {_fmt(ratio["time"], ">6.2f")}  '
-                     f'{_fmt(ratio["memory"], ">6.2f")}')
+        values = (ratio[k] for k in ('time', 'cpu_time', 'memory'))
+        lines.append(f'{label:<{width}}  ' +
+                     '  '.join(map(_ratio_text, values)))
     for name, rows in report['params'].items():
         title = 'RS2-SAM2' if name == 'rs2sam2' else \
             'SAM2 (full fine-tuning: all trainable)'

@@ -59,9 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         'all sentences run as one batch)')
     parser.add_argument('--config', required=True, help='model config file')
     parser.add_argument(
-        '--checkpoint',
-        required=True,
-        help='checkpoint from tools/train.py')
+        '--checkpoint', required=True, help='checkpoint from tools/train.py')
     parser.add_argument(
         '--out-dir',
         default='work_dirs/infer',

@@ -4,6 +4,6 @@ from .inference import (check_sentences, inference_pipeline,
                         read_image)
 
 __all__ = [
-    'init_referring_model', 'inference_referring_model',
-    'inference_pipeline', 'read_image', 'check_sentences'
+    'init_referring_model', 'inference_referring_model', 'inference_pipeline',
+    'read_image', 'check_sentences'
 ]

@@ -16,6 +16,8 @@ from torch import nn
 from ..utils import load_config
 
 ImageType = Union[str, np.ndarray]
+TextType = Union[str, Sequence[str]]
+ResultType = Union[SegDataSample, List[SegDataSample]]
 #: Pipeline steps that read annotations; inference has none.
 ANNOTATION_LOADERS = ('LoadReferringAnnotations', 'LoadAnnotations')
 
@@ -97,7 +99,7 @@ def read_image(image: ImageType) -> np.ndarray:
     return array
 
 
-def check_sentences(text: Union[str, Sequence[str]]) -> List[str]:
+def check_sentences(text: TextType) -> List[str]:
     """Validate referring expressions.
 
     Args:
@@ -116,9 +118,8 @@ def check_sentences(text: Union[str, Sequence[str]]) -> List[str]:
     return texts
 
 
-def inference_referring_model(
-    model: nn.Module, image: ImageType, text: Union[str, Sequence[str]]
-) -> Union[SegDataSample, List[SegDataSample]]:
+def inference_referring_model(model: nn.Module, image: ImageType,
+                              text: TextType) -> ResultType:
     """Segment the object each sentence refers to.
 
     All sentences of the image run as one batch.

@@ -1,4 +1,5 @@
 """Config preparation shared by tools/ and the inference API."""
+import logging
 import os
 import os.path as osp
 from datetime import timedelta
@@ -107,11 +108,11 @@ def _init_gloo(cfg: Config) -> None:
         raise ValueError('--launcher pytorch: RANK is not set; start the '
                          'processes with torchrun (tools/dist_train.sh, '
                          'tools/dist_test.sh)')
+    kwargs = dict(backend='gloo')
     timeout = cfg.env_cfg.dist_cfg.get('timeout')
-    torch_dist.init_process_group(
-        backend='gloo',
-        **({} if timeout is None else
-           dict(timeout=timedelta(seconds=timeout))))
+    if timeout is not None:
+        kwargs['timeout'] = timedelta(seconds=timeout)
+    torch_dist.init_process_group(**kwargs)
 
 
 def configure_launcher(cfg: Config, launcher: str) -> Config:
@@ -139,11 +140,14 @@ def configure_launcher(cfg: Config, launcher: str) -> Config:
         raise ValueError(f'--launcher {launcher} needs CUDA; on a CPU '
                          'machine use --launcher pytorch (torchrun: '
                          'tools/dist_train.sh, tools/dist_test.sh)')
-    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = \
-        'gloo'
+    env_cfg = cfg.get('env_cfg') or {}
+    env_cfg['dist_cfg'] = dict(env_cfg.get('dist_cfg') or {}, backend='gloo')
+    cfg.env_cfg = env_cfg
     if cfg.pop('sync_bn', None) is not None:
-        print_log('No CUDA: sync_bn dropped (SyncBN needs CUDA).',
-                  logger='current', level=30)
+        print_log(
+            'No CUDA: sync_bn dropped (SyncBN needs CUDA).',
+            logger='current',
+            level=logging.WARNING)
     cfg.model_wrapper_cfg = dict(
         type='MMDistributedDataParallel',
         device_ids=None,
@@ -182,7 +186,7 @@ def configure_amp(cfg: Config, amp: bool = False) -> Config:
         print_log(
             'No CUDA: AmpOptimWrapper replaced by OptimWrapper (fp32).',
             logger='current',
-            level=30)
+            level=logging.WARNING)
         wrapper.type = 'OptimWrapper'
         for key in ('dtype', 'loss_scale'):
             wrapper.pop(key, None)
@@ -254,18 +258,21 @@ def configure_test(cfg: Config,
     if show_dir:
         cfg.visualizer = dict(
             cfg.get('visualizer') or {}, type='ReferSegVisualizer')
-        cfg.setdefault('default_hooks', {})['visualization'] = dict(
+        hooks = cfg.get('default_hooks') or {}
+        hooks['visualization'] = dict(
             type='ReferSegVisualizationHook',
             draw=True,
             interval=1,
             out_dir=show_dir)
+        cfg.default_hooks = hooks
     if out is None:
         return cfg
     evaluators = cfg.test_evaluator if isinstance(
         cfg.test_evaluator, list) else [cfg.test_evaluator]
     if out.endswith('.pkl'):
         cfg.test_evaluator = [
-            *evaluators, dict(type='DumpResults', out_file_path=out)
+            *evaluators,
+            dict(type='DumpResults', out_file_path=out)
         ]
         return cfg
     metrics = [e for e in evaluators if e.get('type') == 'ReferSegMetric']

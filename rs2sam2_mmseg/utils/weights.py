@@ -38,6 +38,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
 from open_clip.model import convert_to_custom_text_state_dict
+from safetensors import SafetensorError
+from safetensors.torch import load_file as load_safetensors
 from torch import Tensor
 
 from .config import PRETRAINED_PATHS
@@ -108,8 +110,8 @@ SAM2_LAYOUT = KeyLayout(
     ignored_reason='SAM2 memory / video parts')
 OPEN_CLIP_LAYOUT = KeyLayout(
     name='open_clip',
-    rules=(('visual.', 'union_encoder.visual.'),
-           ('text.', 'union_encoder.text.')),
+    rules=(('visual.', 'union_encoder.visual.'), ('text.',
+                                                  'union_encoder.text.')),
     ignored=('logit_scale', 'logit_bias', 'visual.proj',
              'text.text_projection'),
     ignored_reason='CLIP contrastive head: the union encoder takes tokens')
@@ -117,7 +119,7 @@ RS2SAM2_LAYOUT = KeyLayout(
     name='rs2sam2 (mmengine)',
     rules=(('union_encoder.', 'union_encoder.'), ('backbone.', 'backbone.'),
            ('decode_head.', 'decode_head.')))
-#: Every layout, tried in this order.
+#: The known layouts; a checkpoint gets the one covering most of its keys.
 LAYOUTS = (SAM2_LAYOUT, OPEN_CLIP_LAYOUT, RS2SAM2_LAYOUT)
 
 
@@ -158,12 +160,12 @@ def read_checkpoint(path: str) -> Tuple[KeyLayout, StateDict]:
         raise FileNotFoundError(f'Checkpoint {path!r} does not exist')
     try:
         if path.endswith('.safetensors'):
-            from safetensors.torch import load_file
-            obj = load_file(path)
+            obj = load_safetensors(path)
         else:
             obj = torch.load(path, map_location='cpu', weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err) else ''
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError,
+            SafetensorError) as err:
+        reason = (str(err).strip().splitlines() or [''])[0]
         raise ValueError(f'{path} is not a checkpoint torch can read '
                          f'({type(err).__name__}: {reason})') from err
     state = _unwrap(obj, path)
@@ -263,8 +265,7 @@ def match_checkpoint(path: str, model_state: StateDict) -> CheckpointReport:
         if target is None:
             unmapped.append(key)
             continue
-        report = components.setdefault(
-            target.split('.')[0], ComponentReport())
+        report = components.setdefault(target.split('.')[0], ComponentReport())
         if target not in model_state:
             report.unexpected.append(target)
             continue
@@ -338,8 +339,8 @@ def save_init_checkpoint(reports: Sequence[CheckpointReport], out: str,
     meta = dict(
         config=config,
         sources=[
-            dict(path=r.path, layout=r.layout.name,
-                 tensors=len(r.state_dict)) for r in reports
+            dict(path=r.path, layout=r.layout.name, tensors=len(r.state_dict))
+            for r in reports
         ])
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     torch.save(dict(state_dict=state_dict, meta=meta), out)
@@ -361,8 +362,7 @@ def format_checkpoint_report(report: CheckpointReport,
     header = ('component', 'matched', 'missing', 'unexpected',
               'shape_mismatch')
     rows = [(name, len(c.matched), len(c.missing), len(c.unexpected),
-             len(c.shape_mismatch))
-            for name, c in report.components.items()]
+             len(c.shape_mismatch)) for name, c in report.components.items()]
     lines = [
         format_table(
             header, rows, f'{report.path}: {report.layout.name}, '

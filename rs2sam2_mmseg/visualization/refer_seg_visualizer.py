@@ -61,8 +61,7 @@ def draw_referring_overlay(image: np.ndarray,
     banner = np.full((step * len(lines) + 6, w, 3), 255, np.uint8)
     for i, line in enumerate(lines):
         cv2.putText(banner, line, (4, step * (i + 1) - 4),
-                    cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
-                    cv2.LINE_AA)
+                    cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
     return np.concatenate([banner, canvas], axis=0)
 
 
@@ -74,7 +73,8 @@ def _mask_of(data_sample: SegDataSample, field: str,
     mask = data_sample.get(field).data[0].cpu().numpy() == 1
     if mask.shape != shape:
         mask = cv2.resize(
-            mask.astype(np.uint8), shape[::-1],
+            mask.astype(np.uint8),
+            shape[::-1],
             interpolation=cv2.INTER_NEAREST).astype(bool)
     return mask
 
@@ -154,9 +154,8 @@ class ReferSegVisualizer(SegLocalVisualizer):
             step (int): Global step for the backends. Defaults to 0.
             with_labels (bool, optional): Unused (one class).
         """
-        drawn = draw_referring_sample(
-            image, data_sample or SegDataSample(), draw_gt, draw_pred,
-            self.alpha)
+        drawn = draw_referring_sample(image, data_sample or SegDataSample(),
+                                      draw_gt, draw_pred, self.alpha)
         self.set_image(drawn)
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)

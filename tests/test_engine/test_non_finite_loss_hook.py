@@ -33,8 +33,10 @@ class ToySegmentor(BaseModel):
 
 def _train(tmp_path, bad_ids, max_iters=6, **hook_args):
     samples = [
-        dict(inputs=torch.randn(4), data_samples=SegDataSample(
-            metainfo=dict(sent_id=i))) for i in range(8)
+        dict(
+            inputs=torch.randn(4),
+            data_samples=SegDataSample(metainfo=dict(sent_id=i)))
+        for i in range(8)
     ]
     hook = dict(type='NonFiniteLossHook', **hook_args)
     runner = Runner(
@@ -55,9 +57,10 @@ def _train(tmp_path, bad_ids, max_iters=6, **hook_args):
 
 def test_raise_names_iteration_and_sent_ids(tmp_path):
     # batches hold sent_ids (0, 1), (2, 3), (4, 5), ...
-    with pytest.raises(FloatingPointError,
-                       match=r"nan\) at iteration 3 on the batch with "
-                       r"sent_ids \['4', '5'\]"):
+    with pytest.raises(
+            FloatingPointError,
+            match=r"nan\) at iteration 3 on the batch with "
+            r"sent_ids \['4', '5'\]"):
         _train(tmp_path, bad_ids=[5])
 
 
@@ -75,8 +78,8 @@ def test_skip_skips_backward_and_optimizer_step(tmp_path):
 
 def test_skip_gives_up_when_training_diverged(tmp_path):
     with pytest.raises(FloatingPointError, match='3 iterations in a row'):
-        _train(tmp_path, bad_ids=range(8), action='skip',
-               max_consecutive_skips=2)
+        _train(
+            tmp_path, bad_ids=range(8), action='skip', max_consecutive_skips=2)
 
 
 def test_invalid_arguments():
@@ -86,8 +89,8 @@ def test_invalid_arguments():
         NonFiniteLossHook(max_consecutive_skips=0)
 
 
-@pytest.mark.parametrize(
-    'config', ['rs2sam2_rrsisd.py', 'rs2sam2_tiny_synthetic.py'])
+@pytest.mark.parametrize('config',
+                         ['rs2sam2_rrsisd.py', 'rs2sam2_tiny_synthetic.py'])
 def test_configs_stop_on_non_finite_loss(config):
     cfg = Config.fromfile(osp.join(REPO, 'configs', config))
     assert dict(type='NonFiniteLossHook', action='raise') in cfg.custom_hooks

@@ -20,9 +20,9 @@ def _train_command(data_root: str, work_dir: str, *extra: str) -> list:
     return [
         sys.executable,
         osp.join(REPO, 'tools', 'train.py'),
-        osp.join(REPO, 'configs', 'rs2sam2_tiny_synthetic.py'),
-        '--work-dir', work_dir, *extra, '--cfg-options',
-        f'train_dataloader.dataset.data_root={data_root}',
+        osp.join(REPO, 'configs',
+                 'rs2sam2_tiny_synthetic.py'), '--work-dir', work_dir, *extra,
+        '--cfg-options', f'train_dataloader.dataset.data_root={data_root}',
         'train_dataloader.batch_size=2', 'train_dataloader.num_workers=1',
         f'train_cfg.max_iters={MAX_ITERS}', 'val_cfg=None',
         'val_dataloader=None', 'val_evaluator=None',
@@ -44,8 +44,11 @@ def test_killed_run_resumes_iteration_optimizer_and_scheduler(tmp_path):
         data_root, SyntheticParams(num_train=8, num_val=2, num_test=2))
     with open(tmp_path / 'first.log', 'w') as log:
         first = subprocess.Popen(
-            _train_command(data_root, work_dir), cwd=REPO, env=_env(),
-            stdout=log, stderr=subprocess.STDOUT)
+            _train_command(data_root, work_dir),
+            cwd=REPO,
+            env=_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT)
         # CheckpointHook writes last_checkpoint once a checkpoint is saved
         marker, deadline = osp.join(work_dir, 'last_checkpoint'), \
             time.monotonic() + 120
@@ -62,8 +65,12 @@ def test_killed_run_resumes_iteration_optimizer_and_scheduler(tmp_path):
     assert 2 <= start < MAX_ITERS  # killed before the end
 
     second = subprocess.run(
-        _train_command(data_root, work_dir, '--resume'), cwd=REPO,
-        env=_env(), capture_output=True, text=True, timeout=300)
+        _train_command(data_root, work_dir, '--resume'),
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300)
     assert second.returncode == 0, second.stderr[-3000:]
     # the resumed run continues counting from the checkpoint
     assert f'Iter(train) [{start + 1}/{MAX_ITERS}]' in second.stdout

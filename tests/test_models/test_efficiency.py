@@ -15,10 +15,10 @@ from rs2sam2_mmseg.benchmark import set_sam2_input_size
 from .utils import REPO, build_tiny, demo_batch, tiny_cfg
 
 
-def _perturbed_tiny(**overrides):
+def _perturbed_tiny():
     """The tiny model with its zero-initialised layers made non-zero."""
     torch.manual_seed(0)
-    model = build_tiny(**overrides)
+    model = build_tiny()
     with torch.no_grad():
         for param in model.parameters():
             if not param.abs().sum():
@@ -44,24 +44,22 @@ def test_bf16_autocast_matches_fp32():
     torch.testing.assert_close(
         low, ref, rtol=0, atol=0.05 * ref.abs().max().item())
     model.train()
-    grads = []
+    runs = []
     for enabled in (False, True):
         model.zero_grad()
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=enabled):
             losses, loss = _loss(model, data)
         loss.backward()
-        grads.append(
-            torch.cat([
-                p.grad.flatten() for p in model.parameters()
-                if p.grad is not None
-            ]))
-        if not enabled:
-            ref_losses = losses
+        grad = torch.cat([
+            p.grad.flatten() for p in model.parameters() if p.grad is not None
+        ])
+        runs.append((losses, grad))
+    (ref_losses, ref_grad), (losses, grad) = runs
     for key, value in losses.items():
         assert value.dtype == torch.float32, key
         torch.testing.assert_close(
             value, ref_losses[key], rtol=0.05, atol=1e-3, msg=key)
-    assert torch.cosine_similarity(grads[0], grads[1], dim=0) > 0.99
+    assert torch.cosine_similarity(grad, ref_grad, dim=0) > 0.99
 
 
 def test_paper_config_trains_with_bf16_autocast():
@@ -71,10 +69,11 @@ def test_paper_config_trains_with_bf16_autocast():
 
 
 def test_frozen_sam2_blocks_build_no_graph():
-    model = build_tiny(backbone=dict(
-        tiny_cfg().model.backbone,
-        adapter_blocks=[2, 4],
-        freeze_image_encoder=True))
+    model = build_tiny(
+        backbone=dict(
+            tiny_cfg().model.backbone,
+            adapter_blocks=[2, 4],
+            freeze_image_encoder=True))
     model.train()
     blocks = model.backbone.image_encoder.trunk.blocks
     tracks_grad = {}

@@ -17,16 +17,14 @@ from .utils import TINY_CONFIG, data_options, run_tool
 
 
 class SyntheticData(NamedTuple):
-    """A generated dataset: its root and sentences per split / test image.
-    """
+    """A generated dataset: root, sentences per split and per test image."""
     root: str
     sentences: Dict[str, int]
     test_images: Counter
 
 
 class Trained(NamedTuple):
-    """The work dir and output of training 2 iterations, then resuming to
-    4."""
+    """Work dir, last checkpoint and logs of the two training runs."""
     work_dir: str
     checkpoint: str
     first: str

@@ -5,19 +5,21 @@ the sampler pads the odd-sized test split to an even number of samples.
 """
 import json
 import os
+import os.path as osp
 import pickle
 import subprocess
 
-from .utils import TINY_CONFIG, data_options, free_port, run, tool_env
+from .utils import TINY_CONFIG, TOOLS, data_options, free_port, run, tool_env
 
 
 def test_dist_train(tmp_path, synthetic):
     """Both ranks train and evaluate; every val expression counted once."""
     work_dir = tmp_path / 'work_dir'
-    result = run(['bash', 'tools/dist_train.sh', TINY_CONFIG, '2',
-                  '--work-dir', str(work_dir),
-                  *data_options(synthetic.root),
-                  'val_dataloader.dataset.split=test'],
+    result = run([
+        'bash', 'tools/dist_train.sh', TINY_CONFIG, '2', '--work-dir',
+        str(work_dir), *data_options(synthetic.root),
+        'val_dataloader.dataset.split=test'
+    ],
                  PORT=str(free_port()))
     log = result.stdout + result.stderr
     assert 'Distributed training: True' in log
@@ -31,11 +33,13 @@ def test_dist_test(tmp_path, synthetic, trained):
     """Text ablation, --out .pkl and --show-dir over 2 ranks."""
     work_dir, show_dir = tmp_path / 'work_dir', tmp_path / 'vis'
     out = tmp_path / 'predictions.pkl'
-    result = run(['bash', 'tools/dist_test.sh', TINY_CONFIG,
-                  trained.checkpoint, '2', '--work-dir', str(work_dir),
-                  '--text-ablation', 'shuffle', '--out', str(out),
-                  '--show-dir', str(show_dir),
-                  *data_options(synthetic.root)],
+    result = run([
+        'bash', 'tools/dist_test.sh', TINY_CONFIG, trained.checkpoint, '2',
+        '--work-dir',
+        str(work_dir), '--text-ablation', 'shuffle', '--out',
+        str(out), '--show-dir',
+        str(show_dir), *data_options(synthetic.root)
+    ],
                  PORT=str(free_port()))
     num = synthetic.sentences['test']
     assert 'text ablation: shuffle' in result.stdout
@@ -49,11 +53,11 @@ def test_dist_test(tmp_path, synthetic, trained):
 
 
 def test_dist_usage():
-    for script in ('dist_train.sh', 'dist_test.sh'):
-        result = subprocess.run(['bash', f'tools/{script}'],
-                                cwd=os.path.dirname(os.path.dirname(
-                                    os.path.dirname(__file__))),
-                                env=tool_env(), capture_output=True,
+    """Too few arguments: a usage line and exit status 2."""
+    for script in ('dist_train.sh', 'dist_test.sh', 'dist_run.sh'):
+        result = subprocess.run(['bash', osp.join(TOOLS, script)],
+                                env=tool_env(),
+                                capture_output=True,
                                 text=True)
         assert result.returncode == 2
         assert result.stderr.startswith('usage:')

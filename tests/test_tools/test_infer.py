@@ -6,8 +6,7 @@ import re
 import mmcv
 import numpy as np
 
-from .utils import (TINY_CONFIG, assert_cli_error, assert_documented,
-                    run_tool)
+from .utils import (TINY_CONFIG, assert_cli_error, assert_documented, run_tool)
 
 SENTENCES = ('the red car on the left', 'the largest building')
 
@@ -56,12 +55,17 @@ def test_infer_errors(monkeypatch, capsys, tmp_path):
         ([str(tmp_path / 'missing.png'), 'a car', *common], 'does not exist'),
         ([str(not_image), 'a car', *common], 'cannot be read'),
         ([str(image), '  ', *common], 'Sentence 0 is empty'),
-        ([str(image), 'a car', '--sentence', '', *common],
-         'Sentence 1 is empty'),
-        ([str(image), 'a car', '--config', str(tmp_path / 'missing.py'),
-          '--checkpoint', str(checkpoint)], 'Config file'),
-        ([str(image), 'a car', '--config', TINY_CONFIG, '--checkpoint',
-          str(tmp_path / 'missing.pth')], 'Checkpoint'),
+        ([str(image), 'a car', '--sentence', '',
+          *common], 'Sentence 1 is empty'),
+        ([
+            str(image), 'a car', '--config',
+            str(tmp_path / 'missing.py'), '--checkpoint',
+            str(checkpoint)
+        ], 'Config file'),
+        ([
+            str(image), 'a car', '--config', TINY_CONFIG, '--checkpoint',
+            str(tmp_path / 'missing.pth')
+        ], 'Checkpoint'),
     ]
     for args, match in cases:
         assert_cli_error(monkeypatch, capsys, 'infer.py', args, match)

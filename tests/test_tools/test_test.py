@@ -14,10 +14,9 @@ def test_test_outputs(tmp_path, synthetic, trained):
     """Table + JSON, --out CSV and --show-dir PNGs, one per expression."""
     work_dir, show_dir = tmp_path / 'work_dir', tmp_path / 'vis'
     out = tmp_path / 'expressions.csv'
-    result = run_tool('test.py', TINY_CONFIG, trained.checkpoint,
-                      '--work-dir', str(work_dir), '--out', str(out),
-                      '--show-dir', str(show_dir),
-                      *data_options(synthetic.root))
+    result = run_tool('test.py', TINY_CONFIG, trained.checkpoint, '--work-dir',
+                      str(work_dir), '--out', str(out), '--show-dir',
+                      str(show_dir), *data_options(synthetic.root))
     num = synthetic.sentences['test']
     table = result.stdout.splitlines()
     for key in METRIC_KEYS:
@@ -47,12 +46,12 @@ def test_test_help():
 def test_test_errors(monkeypatch, capsys, tmp_path):
     missing = str(tmp_path / 'missing.pth')
     assert_cli_error(monkeypatch, capsys, 'test.py',
-                     [str(tmp_path / 'missing.py'), missing],
-                     'does not exist')
+                     [str(tmp_path / 'missing.py'), missing], 'does not exist')
     assert_cli_error(monkeypatch, capsys, 'test.py', [TINY_CONFIG, missing],
                      f'Checkpoint {missing!r} does not exist')
     checkpoint = tmp_path / 'x.pth'
     checkpoint.write_bytes(b'')
-    assert_cli_error(monkeypatch, capsys, 'test.py',
-                     [TINY_CONFIG, str(checkpoint), '--out', 'x.json'],
-                     'use a .csv or .pkl file')
+    assert_cli_error(
+        monkeypatch, capsys, 'test.py',
+        [TINY_CONFIG, str(checkpoint), '--out', 'x.json'],
+        'use a .csv or .pkl file')

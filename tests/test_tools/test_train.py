@@ -1,10 +1,15 @@
 """tools/train.py: train, resume, a config from outside the repo, errors."""
 import os.path as osp
+import subprocess
+import sys
+from types import SimpleNamespace
 
+import pytest
 import torch
+from mmengine.runner import Runner
 
-from .utils import (TINY_CONFIG, assert_cli_error, assert_documented,
-                    run_tool)
+from .utils import (REPO, TINY_CONFIG, assert_cli_error, assert_documented,
+                    run_tool, tool_env, tool_module)
 
 #: An MMSeg config that inherits nothing from this repository: our
 #: components come in by registry name through ``custom_imports``.
@@ -75,8 +80,7 @@ def test_train_then_resume(trained, synthetic):
 def test_train_standalone_config(tmp_path, synthetic):
     """Any MMSeg config listing ``custom_imports=['rs2sam2_mmseg']``."""
     config = tmp_path / 'my_referring_config.py'
-    config.write_text(f'DATA_ROOT = {synthetic.root!r}\n' +
-                      STANDALONE_CONFIG)
+    config.write_text(f'DATA_ROOT = {synthetic.root!r}\n' + STANDALONE_CONFIG)
     work_dir = str(tmp_path / 'work_dir')
     result = run_tool('train.py', str(config), '--work-dir', work_dir)
     assert 'Saving checkpoint at 1 iterations' in result.stdout + \
@@ -84,8 +88,51 @@ def test_train_standalone_config(tmp_path, synthetic):
     assert osp.isfile(osp.join(work_dir, 'iter_1.pth'))
 
 
+@pytest.mark.parametrize(
+    'config',
+    ['rs2sam2_rrsisd.py', 'rs2sam2_refsegrs.py', 'rs2sam2_tiny_synthetic.py'])
+def test_train_configs_wiring(monkeypatch, tmp_path, config):
+    """The options reach the Runner's config (the Runner is a stub)."""
+    seen = []
+
+    def from_cfg(cfg):
+        seen.append(cfg)
+        return SimpleNamespace(train=lambda: None)
+
+    monkeypatch.setattr(Runner, 'from_cfg', from_cfg)
+    monkeypatch.setattr(sys, 'argv', [
+        'train.py',
+        osp.join(REPO, 'configs', config), '--work-dir',
+        str(tmp_path), '--resume', '--cfg-options', 'sam2_checkpoint=sam2.pt',
+        'train_dataloader.num_workers=0'
+    ])
+    tool_module('train.py')['main']()
+    cfg, = seen
+    assert cfg.work_dir == str(tmp_path) and cfg.launcher == 'none'
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.model.backbone.sam2_checkpoint == 'sam2.pt'
+    assert cfg.train_dataloader.persistent_workers is False
+    if not torch.cuda.is_available():  # bf16 autocast falls back to fp32
+        assert cfg.optim_wrapper.type == 'OptimWrapper'
+
+
 def test_train_help():
     assert_documented('train.py')
+
+
+def test_train_error_subprocess(tmp_path):
+    """A real process: one ``error:`` line, exit status 1, no traceback."""
+    result = subprocess.run(
+        [sys.executable, 'tools/train.py',
+         str(tmp_path / 'missing.py')],
+        cwd=REPO,
+        env=tool_env(),
+        capture_output=True,
+        text=True)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"error: Config file '{tmp_path / 'missing.py'}' does not exist")
+    assert 'Traceback' not in result.stderr
 
 
 def test_train_errors(monkeypatch, capsys, tmp_path):
@@ -93,8 +140,7 @@ def test_train_errors(monkeypatch, capsys, tmp_path):
                      [str(tmp_path / 'missing.py')], 'does not exist')
     assert_cli_error(monkeypatch, capsys, 'train.py',
                      [TINY_CONFIG, '--resume',
-                      str(tmp_path / 'missing.pth')],
-                     '--resume checkpoint')
+                      str(tmp_path / 'missing.pth')], '--resume checkpoint')
     if not torch.cuda.is_available():
         assert_cli_error(monkeypatch, capsys, 'train.py',
                          [TINY_CONFIG, '--amp'], '--amp needs CUDA')

@@ -11,7 +11,7 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools')
-TINY_CONFIG = osp.join('configs', 'rs2sam2_tiny_synthetic.py')
+TINY_CONFIG = osp.join(REPO, 'configs', 'rs2sam2_tiny_synthetic.py')
 #: The metric names tools/test.py prints.
 METRIC_KEYS = ('mIoU', 'oIoU', 'Pr@0.5', 'Pr@0.6', 'Pr@0.7', 'Pr@0.8',
                'Pr@0.9', 'num_expressions')

@@ -26,7 +26,8 @@ def batch_sample_ids(data_batch: Optional[dict]) -> List[str]:
     """
     samples = (data_batch or {}).get('data_samples') or []
     return [
-        str(s.metainfo.get('sent_id',
+        str(
+            s.metainfo.get('sent_id',
                            osp.basename(s.metainfo.get('img_path', '?'))))
         for s in samples
     ]

@@ -10,7 +10,8 @@ from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor, nn
 
 from ..utils.checkpoint import SAM2WeightsMixin, load_prefixed_weights
-from ..utils.sam2_parts import build_sam2_heads, load_sam2_model_cfg
+from ..utils.sam2_parts import (build_sam2_heads, decode_sam2_masks,
+                                load_sam2_model_cfg)
 
 
 class MaskPromptGenerator(nn.Module):
@@ -206,21 +207,8 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
         sparse, dense = self.prompt_encoder(
             points=None, boxes=None, masks=mask_prompt)
         sparse = torch.cat([sparse, self.sparse_proj(cls)[:, None]], dim=1)
-        high_res = None
-        if self.mask_decoder.use_high_res_features:
-            high_res = [
-                self.mask_decoder.conv_s0(fpn[0]),
-                self.mask_decoder.conv_s1(fpn[1])
-            ]
-        embed = fpn[-1] + self.no_mem_embed.view(1, -1, 1, 1)
-        masks = self.mask_decoder(
-            image_embeddings=embed,
-            image_pe=self.prompt_encoder.get_dense_pe(),
-            sparse_prompt_embeddings=sparse,
-            dense_prompt_embeddings=dense,
-            multimask_output=False,
-            repeat_image=False,
-            high_res_features=high_res)[0]
+        masks = decode_sam2_masks(self.prompt_encoder, self.mask_decoder, fpn,
+                                  self.no_mem_embed, sparse, dense)
         return dict(seg_logits=masks.float(), pseudo_logits=pseudo.float())
 
     def loss(self, feats: Dict[str, List[Tensor]], union_out: Dict[str,

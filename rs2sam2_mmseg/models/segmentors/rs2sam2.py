@@ -78,8 +78,10 @@ class RS2SAM2(BaseSegmentor):
         texts, names = [], []
         for i, sample in enumerate(data_samples):
             meta = sample.metainfo
-            name = str(meta.get('sent_id', osp.basename(
-                meta.get('img_path', f'batch index {i}'))))
+            name = meta.get('sent_id')
+            if name is None:  # img_path is None for in-memory images
+                name = osp.basename(meta.get('img_path') or f'batch index {i}')
+            name = str(name)
             if 'text' not in meta:
                 raise KeyError(f"Sample {name} has no metainfo['text']: pack "
                                'it with PackReferSegInputs.')

@@ -9,7 +9,7 @@ encoder + mask decoder). The memory modules used for video are never built.
 """
 import os.path as osp
 from collections.abc import Mapping
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import sam2
 from hydra.utils import instantiate
@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from sam2.modeling.sam.mask_decoder import MaskDecoder
 from sam2.modeling.sam.prompt_encoder import PromptEncoder
 from sam2.modeling.sam.transformer import TwoWayTransformer
-from torch import nn
+from torch import Tensor, nn
 
 SAM2_CONFIG_DIR = osp.join(osp.dirname(sam2.__file__), 'configs')
 
@@ -151,3 +151,37 @@ def build_sam2_heads(
         **extra)
     return prompt_encoder, mask_decoder
 
+
+def decode_sam2_masks(prompt_encoder: PromptEncoder, mask_decoder: MaskDecoder,
+                      fpn: List[Tensor], no_mem_embed: Tensor, sparse: Tensor,
+                      dense: Tensor) -> Tensor:
+    """Run SAM2's mask decoder on one image's features, as SAM2 does.
+
+    As ``SAM2Base`` for an image without memory: ``no_mem_embed`` is added
+    to the stride-16 embedding and, when the decoder uses them, the
+    stride-4 and stride-8 maps go through its ``conv_s0`` / ``conv_s1`` as
+    high-resolution features. Single-mask output.
+
+    Args:
+        prompt_encoder (PromptEncoder): Gives the dense positional encoding.
+        mask_decoder (MaskDecoder): SAM2's mask decoder.
+        fpn (list[Tensor]): Image encoder maps (B, D, S/4, S/4),
+            (B, D, S/8, S/8) and (B, D, S/16, S/16).
+        no_mem_embed (Tensor): (1, 1, D).
+        sparse (Tensor): Sparse prompt embeddings, (B, N, D) (N may be 0).
+        dense (Tensor): Dense prompt embeddings, (B, D, S/16, S/16).
+
+    Returns:
+        Tensor: Mask logits, (B, 1, S/4, S/4).
+    """
+    high_res = None
+    if mask_decoder.use_high_res_features:
+        high_res = [mask_decoder.conv_s0(fpn[0]), mask_decoder.conv_s1(fpn[1])]
+    return mask_decoder(
+        image_embeddings=fpn[-1] + no_mem_embed.view(1, -1, 1, 1),
+        image_pe=prompt_encoder.get_dense_pe(),
+        sparse_prompt_embeddings=sparse,
+        dense_prompt_embeddings=dense,
+        multimask_output=False,
+        repeat_image=False,
+        high_res_features=high_res)[0]

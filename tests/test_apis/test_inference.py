@@ -1,0 +1,80 @@
+"""Inference API: init_referring_model and inference_referring_model."""
+import mmcv
+import numpy as np
+import pytest
+import torch
+from mmseg.structures import SegDataSample
+
+from rs2sam2_mmseg.apis import (inference_pipeline, inference_referring_model,
+                                init_referring_model)
+from ..test_models.utils import TEXTS
+from ..test_tools.utils import TINY_CONFIG
+
+
+@pytest.fixture(scope='module')
+def model():
+    """The tiny model, randomly initialised (no checkpoint)."""
+    torch.manual_seed(0)
+    return init_referring_model(TINY_CONFIG)
+
+
+@pytest.fixture
+def image() -> np.ndarray:
+    """A non-square BGR image (80, 120, 3)."""
+    return np.random.default_rng(0).integers(
+        0, 256, (80, 120, 3), dtype=np.uint8)
+
+
+def test_init_with_checkpoint(tmp_path, model):
+    assert not model.training and model.cfg.filename == TINY_CONFIG
+    path = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+    loaded = init_referring_model(TINY_CONFIG, path)
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        init_referring_model(TINY_CONFIG, str(tmp_path / 'missing.pth'))
+
+
+def test_one_sentence(tmp_path, model, image):
+    path = str(tmp_path / 'scene.png')
+    mmcv.imwrite(image, path)
+    result = inference_referring_model(model, path, TEXTS[0])
+    assert isinstance(result, SegDataSample)
+    # at the original resolution, binary
+    assert result.pred_sem_seg.data.shape == (1, 80, 120)
+    assert set(result.pred_sem_seg.data.unique().tolist()) <= {0, 1}
+    assert result.seg_logits.data.shape == (1, 80, 120)
+    assert result.text == TEXTS[0] and result.img_path == path
+
+
+def test_sentences_batched(model, image):
+    """A list of sentences runs as one batch, same as one at a time."""
+    results = inference_referring_model(model, image, list(TEXTS[:3]))
+    assert [r.text for r in results] == list(TEXTS[:3])
+    for text, result in zip(TEXTS, results):
+        single = inference_referring_model(model, image, text)
+        torch.testing.assert_close(result.seg_logits.data,
+                                   single.seg_logits.data)
+
+
+def test_pipeline_has_no_annotation_loader(model):
+    steps = [
+        type(t).__name__ for t in inference_pipeline(model.cfg).transforms
+    ]
+    assert steps[0] == 'LoadImageFromNDArray'
+    assert 'LoadReferringAnnotations' not in steps
+
+
+def test_errors(tmp_path, model, image):
+    for text in ('', ' ', [], ['a car', '']):
+        with pytest.raises(ValueError, match='empty|No sentence'):
+            inference_referring_model(model, image, text)
+    with pytest.raises(ValueError, match=r'\(H, W, 3\)'):
+        inference_referring_model(model, image[..., 0], 'a car')
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        inference_referring_model(model, str(tmp_path / 'x.png'), 'a car')
+    broken = tmp_path / 'broken.png'
+    broken.write_bytes(b'\x89PNG broken')
+    with pytest.raises(ValueError, match='cannot be read'):
+        inference_referring_model(model, str(broken), 'a car')

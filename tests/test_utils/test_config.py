@@ -1,0 +1,149 @@
+"""Config preparation of the tools (work dir, AMP, resume, test, DDP)."""
+import os.path as osp
+
+import pytest
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+from rs2sam2_mmseg.utils import (configure_amp, configure_launcher,
+                                 configure_resume, configure_test, load_config,
+                                 set_work_dir)
+from ..test_models.utils import REPO
+from ..test_tools.utils import TINY_CONFIG, free_port
+
+PAPER_CONFIG = osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py')
+no_cuda = pytest.mark.skipif(
+    torch.cuda.is_available(), reason='checks the behaviour without CUDA')
+
+
+@pytest.fixture
+def cfg() -> Config:
+    return load_config(TINY_CONFIG)
+
+
+def test_load_config(tmp_path):
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        load_config(str(tmp_path / 'missing.py'))
+    cfg = load_config(
+        PAPER_CONFIG,
+        dict(
+            sam2_checkpoint='sam2.pt',
+            clip_checkpoint='clip.bin',
+            **{'train_dataloader.num_workers': 0}))
+    # top-level pretrained paths reach the model components
+    assert cfg.model.backbone.sam2_checkpoint == 'sam2.pt'
+    assert cfg.model.decode_head.sam2_checkpoint == 'sam2.pt'
+    assert cfg.model.union_encoder.pretrained == 'clip.bin'
+    # PyTorch rejects persistent workers without workers
+    assert cfg.train_dataloader.persistent_workers is False
+    assert cfg.val_dataloader.persistent_workers is True
+
+
+def test_set_work_dir(cfg):
+    assert set_work_dir(cfg, None, 'a/b/my_cfg.py').work_dir == osp.join(
+        'work_dirs', 'my_cfg')
+    cfg.work_dir = 'from_config'
+    assert set_work_dir(cfg, None, 'x.py').work_dir == 'from_config'
+    assert set_work_dir(cfg, 'given', 'x.py').work_dir == 'given'
+
+
+@no_cuda
+def test_configure_amp_without_cuda():
+    cfg = load_config(PAPER_CONFIG)
+    with pytest.raises(ValueError, match='--amp needs CUDA'):
+        configure_amp(cfg, amp=True)
+    # the paper configs' bf16 autocast falls back to fp32
+    configure_amp(cfg)
+    assert cfg.optim_wrapper.type == 'OptimWrapper'
+    assert 'dtype' not in cfg.optim_wrapper
+
+
+def test_configure_amp_with_cuda(monkeypatch, cfg):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    configure_amp(cfg, amp=True)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    paper = configure_amp(load_config(PAPER_CONFIG), amp=False)
+    assert paper.optim_wrapper.dtype == 'bfloat16'
+
+
+def test_configure_resume(tmp_path, cfg):
+    assert configure_resume(cfg, None).resume is False
+    configure_resume(cfg, 'auto')
+    assert cfg.resume is True and cfg.load_from is None
+    checkpoint = tmp_path / 'iter_2.pth'
+    checkpoint.write_bytes(b'')
+    configure_resume(cfg, str(checkpoint))
+    assert cfg.resume is True and cfg.load_from == str(checkpoint)
+    with pytest.raises(FileNotFoundError, match='--resume checkpoint'):
+        configure_resume(cfg, str(tmp_path / 'missing.pth'))
+
+
+def test_configure_test(tmp_path, cfg):
+    checkpoint = tmp_path / 'model.pth'
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        configure_test(cfg, str(checkpoint))
+    checkpoint.write_bytes(b'')
+    dataset = cfg.test_dataloader.dataset.copy()
+    configure_test(
+        cfg,
+        str(checkpoint),
+        out='x/expressions.csv',
+        show_dir='vis',
+        text_ablation='shuffle',
+        ablation_seed=3)
+    assert cfg.load_from == str(checkpoint)
+    assert cfg.test_dataloader.dataset == dict(
+        type='TextAblationDataset', dataset=dataset, mode='shuffle', seed=3)
+    assert cfg.test_evaluator.output_file == 'x/expressions.csv'
+    assert cfg.default_hooks.visualization == dict(
+        type='ReferSegVisualizationHook', draw=True, interval=1, out_dir='vis')
+    assert cfg.visualizer.type == 'ReferSegVisualizer'
+    configure_test(cfg, str(checkpoint), out='preds.pkl')
+    assert cfg.test_evaluator[-1] == dict(
+        type='DumpResults', out_file_path='preds.pkl')
+    with pytest.raises(ValueError, match='use a .csv or .pkl file'):
+        configure_test(cfg, str(checkpoint), out='x.json')
+    with pytest.raises(ValueError, match='Unknown text ablation'):
+        configure_test(cfg, str(checkpoint), text_ablation='mask')
+    cfg.test_evaluator = dict(type='IoUMetric')
+    with pytest.raises(ValueError, match='no ReferSegMetric'):
+        configure_test(cfg, str(checkpoint), out='x.csv')
+    # a config without default hooks or visualizer
+    bare = configure_test(Config(), str(checkpoint), show_dir='vis')
+    assert bare.default_hooks.visualization.out_dir == 'vis'
+    assert bare.visualizer.type == 'ReferSegVisualizer'
+
+
+def test_configure_launcher_none(cfg):
+    configure_launcher(cfg, 'none')
+    assert cfg.launcher == 'none' and 'model_wrapper_cfg' not in cfg
+    with pytest.raises(ValueError, match='Unknown launcher'):
+        configure_launcher(cfg, 'torchrun')
+
+
+@no_cuda
+def test_configure_launcher_cpu(monkeypatch):
+    cfg = Config(dict(sync_bn='torch'))  # no env_cfg
+    with pytest.raises(ValueError, match='--launcher slurm needs CUDA'):
+        configure_launcher(cfg, 'slurm')
+    monkeypatch.delenv('RANK', raising=False)
+    with pytest.raises(ValueError, match='RANK is not set'):
+        configure_launcher(cfg, 'pytorch')
+    # a one-process torchrun environment: the gloo group is started here
+    for key, value in dict(
+            RANK='0',
+            LOCAL_RANK='0',
+            WORLD_SIZE='1',
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT=str(free_port())).items():
+        monkeypatch.setenv(key, value)
+    try:
+        configure_launcher(cfg, 'pytorch')
+        assert torch_dist.get_backend() == 'gloo'
+    finally:
+        torch_dist.destroy_process_group()
+    assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+    assert cfg.model_wrapper_cfg.device_ids is None
+    assert 'sync_bn' not in cfg
