@@ -18,12 +18,8 @@ model = dict(
     backbone=dict(freeze_image_encoder=False, adapter_ratio=1.0),
     decode_head=dict(
         loss_decode=[
-            dict(
-                type='CrossEntropyLoss',
-                use_sigmoid=True,
-                avg_non_ignore=True,
-                loss_weight=1.0),
-            dict(type='BinaryDiceLoss', loss_weight=1.0)
+            dict(loss, loss_weight=1.0)
+            for loss in _base_.model.decode_head.loss_decode
         ],
         loss_pseudo=dict(loss_weight=1.0)))
 data_root = 'data/synthetic_rrsisd'

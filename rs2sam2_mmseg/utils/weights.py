@@ -42,6 +42,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file as load_safetensors
 from torch import Tensor
 
+from ..models.utils.checkpoint import (SAM2_IMAGE_ENCODER, SAM2_MASK_DECODER,
+                                       SAM2_NO_MEM_EMBED, SAM2_PROMPT_ENCODER)
 from .config import PRETRAINED_PATHS
 from .report import format_table
 
@@ -100,10 +102,10 @@ class KeyLayout:
 
 SAM2_LAYOUT = KeyLayout(
     name='SAM2 official',
-    rules=(('image_encoder.', 'backbone.image_encoder.'),
-           ('sam_prompt_encoder.', 'decode_head.prompt_encoder.'),
-           ('sam_mask_decoder.', 'decode_head.mask_decoder.'),
-           ('no_mem_embed', 'decode_head.no_mem_embed')),
+    rules=((SAM2_IMAGE_ENCODER, 'backbone.image_encoder.'),
+           (SAM2_PROMPT_ENCODER, 'decode_head.prompt_encoder.'),
+           (SAM2_MASK_DECODER, 'decode_head.mask_decoder.'),
+           (SAM2_NO_MEM_EMBED, 'decode_head.no_mem_embed')),
     ignored=('memory_attention.', 'memory_encoder.', 'maskmem_tpos_enc',
              'no_mem_pos_enc', 'no_obj_ptr', 'no_obj_embed_spatial',
              'mask_downsample.', 'obj_ptr_proj.', 'obj_ptr_tpos_proj.'),

@@ -8,15 +8,14 @@ from rs2sam2_mmseg.utils import (OPEN_CLIP_LAYOUT, RS2SAM2_LAYOUT, SAM2_LAYOUT,
                                  format_checkpoint_report, inspect_checkpoints,
                                  match_checkpoint, model_state_for_config,
                                  read_checkpoint, save_init_checkpoint)
-from ..test_models.utils import build_tiny, official_tiny_sam2
-from ..test_tools.utils import TINY_CONFIG
+from ..test_models.utils import TINY_CFG, build_tiny, official_tiny_sam2
 from .utils import save_open_clip
 
 
 @pytest.fixture(scope='module')
 def model_state() -> dict:
-    """The tiny synthetic config's model state dict."""
-    return model_state_for_config(Config.fromfile(TINY_CONFIG))
+    """The tiny model's state dict (the model ``build_tiny`` builds)."""
+    return model_state_for_config(Config.fromfile(TINY_CFG))
 
 
 @pytest.fixture(scope='module')
@@ -130,11 +129,11 @@ def test_merge_loads_into_model(tmp_path, sam2_file, model_state):
     save_open_clip(clip_file, custom_text=False)
     reports = inspect_checkpoints([sam2_file, clip_file], model_state)
     out = str(tmp_path / 'init' / 'init.pth')
-    written = save_init_checkpoint(reports, out, TINY_CONFIG)
+    written = save_init_checkpoint(reports, out, TINY_CFG)
     assert set(written) == set(reports[0].state_dict) | set(
         reports[1].state_dict)
     checkpoint = torch.load(out, weights_only=True)
-    assert checkpoint['meta']['config'] == TINY_CONFIG
+    assert checkpoint['meta']['config'] == TINY_CFG
     assert [s['layout'] for s in checkpoint['meta']['sources']
             ] == ['SAM2 official', 'open_clip']
     # loadable as tools/test.py / load_from do (new layers stay missing)

@@ -8,7 +8,8 @@ from mmseg.utils import OptMultiConfig
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
-from ..utils.checkpoint import SAM2WeightsMixin, load_prefixed_weights
+from ..utils.checkpoint import (SAM2_IMAGE_ENCODER, SAM2WeightsMixin,
+                                load_prefixed_weights)
 from ..utils.sam2_parts import build_sam2_image_encoder, load_sam2_model_cfg
 from .bhf_adapter import (BHFAdapter, TextVisualGate, hiera_attention_residual,
                           hiera_mlp_residual)
@@ -113,7 +114,7 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
             dict: ``matched`` / ``missing`` / ``unexpected`` key lists.
         """
         return load_prefixed_weights(self.image_encoder, state_dict,
-                                     'image_encoder.', source)
+                                     SAM2_IMAGE_ENCODER, source)
 
     def train(self, mode: bool = True) -> 'SAM2HieraBHF':
         """Keep the frozen SAM2 image encoder in eval mode."""

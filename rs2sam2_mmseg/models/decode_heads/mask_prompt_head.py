@@ -9,7 +9,9 @@ from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType, OptMultiConfig, SampleList
 from torch import Tensor, nn
 
-from ..utils.checkpoint import SAM2WeightsMixin, load_prefixed_weights
+from ..utils.checkpoint import (SAM2_MASK_DECODER, SAM2_NO_MEM_EMBED,
+                                SAM2_PROMPT_ENCODER, SAM2WeightsMixin,
+                                load_prefixed_weights)
 from ..utils.sam2_parts import (build_sam2_heads, decode_sam2_masks,
                                 load_sam2_model_cfg)
 
@@ -174,12 +176,12 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
         report = dict(
             prompt_encoder=load_prefixed_weights(self.prompt_encoder,
                                                  state_dict,
-                                                 'sam_prompt_encoder.',
+                                                 SAM2_PROMPT_ENCODER,
                                                  source),
             mask_decoder=load_prefixed_weights(self.mask_decoder, state_dict,
-                                               'sam_mask_decoder.', source))
-        if 'no_mem_embed' in state_dict:
-            self.no_mem_embed.data.copy_(state_dict['no_mem_embed'])
+                                               SAM2_MASK_DECODER, source))
+        if SAM2_NO_MEM_EMBED in state_dict:
+            self.no_mem_embed.data.copy_(state_dict[SAM2_NO_MEM_EMBED])
         return report
 
     def forward(self, feats: Dict[str, List[Tensor]],

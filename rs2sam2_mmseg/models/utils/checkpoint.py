@@ -11,6 +11,13 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
+#: Keys of official SAM2 checkpoints for the parts RS2-SAM2 uses (prefixes
+#: end with '.'); also the source side of ``utils.weights.SAM2_LAYOUT``.
+SAM2_IMAGE_ENCODER = 'image_encoder.'
+SAM2_PROMPT_ENCODER = 'sam_prompt_encoder.'
+SAM2_MASK_DECODER = 'sam_mask_decoder.'
+SAM2_NO_MEM_EMBED = 'no_mem_embed'
+
 
 def load_sam2_state_dict(path: str) -> Dict[str, Tensor]:
     """Read an official SAM2 checkpoint (``weights_only=True``).
