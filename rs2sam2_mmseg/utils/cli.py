@@ -1,9 +1,12 @@
 """Command-line plumbing shared by the tools: arguments and errors."""
 import argparse
+import gc
 import os
 import pickle
 import sys
 from typing import Callable
+
+import torch.distributed as torch_dist
 
 from mmengine.config import DictAction
 
@@ -96,17 +99,32 @@ def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     return args
 
 
+def shutdown_distributed() -> None:
+    """Release the process group before the interpreter exits.
+
+    Left to interpreter shutdown, gloo's threads are destroyed while still
+    joinable and the process aborts now and then ('terminate called without
+    an active exception', exit -6) after its work is done. The runner's
+    reference cycles (its DDP wrapper holds the group) are collected first.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        gc.collect()
+        torch_dist.destroy_process_group()
+
+
 def run_cli(main: Callable[[], None]) -> None:
     """Run a tool's ``main``; user errors become ``error: ...`` + exit 1.
 
     The message is the first line of the error's text. Set
-    ``RS2SAM2_DEBUG=1`` to get the full traceback instead.
+    ``RS2SAM2_DEBUG=1`` to get the full traceback instead. A distributed
+    process group is destroyed when ``main`` returns.
 
     Args:
         main (Callable[[], None]): The tool's entry point.
     """
     try:
         main()
+        shutdown_distributed()
     except USER_ERRORS as err:
         if os.environ.get('RS2SAM2_DEBUG'):
             raise

@@ -9,6 +9,7 @@ from mmengine.config import Config
 from rs2sam2_mmseg.utils import (configure_amp, configure_launcher,
                                  configure_resume, configure_test, load_config,
                                  set_work_dir)
+from rs2sam2_mmseg.utils.cli import shutdown_distributed
 from ..test_models.utils import REPO
 from ..test_tools.utils import TINY_CONFIG, free_port
 
@@ -143,7 +144,10 @@ def test_configure_launcher_cpu(monkeypatch):
         configure_launcher(cfg, 'pytorch')
         assert torch_dist.get_backend() == 'gloo'
     finally:
-        torch_dist.destroy_process_group()
+        # what run_cli does when a tool returns
+        shutdown_distributed()
+    assert not torch_dist.is_initialized()
+    shutdown_distributed()  # nothing to release: a no-op
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
     assert cfg.model_wrapper_cfg.device_ids is None
     assert 'sync_bn' not in cfg
