@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rs2sam2-installed
 PYTEST_ARGS ?=
 
-.PHONY: install test test-all demo lint clean
+.PHONY: install test demo clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,14 +20,8 @@ install: $(STAMP)
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-all: install
-	$(PY) -m pytest -m '' $(PYTEST_ARGS)
-
 demo: install
 	$(PY) tools/demo.py
-
-lint: install
-	$(PY) -m flake8 rs2sam2_mmseg tools tests configs
 
 clean:
 	rm -rf work_dirs .pytest_cache
