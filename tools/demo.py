@@ -25,7 +25,7 @@ from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams, format_summary,
 from rs2sam2_mmseg.datasets.synthetic_report import (category_only_baseline,
                                                      load_scene_sentences,
                                                      miou_per_sentence_type)
-from rs2sam2_mmseg.utils import load_config, run_cli
+from rs2sam2_mmseg.utils import format_table, load_config, run_cli
 from rs2sam2_mmseg.visualization import draw_referring_overlay
 
 TOOLS = osp.dirname(osp.abspath(__file__))
@@ -113,19 +113,17 @@ def main() -> None:
     sentences = load_scene_sentences(data_root, 'test')
     baseline = category_only_baseline(sentences)
     real, shuffled = results['none'][0], results['shuffle'][0]
-    print(f'\n=== RS2-SAM2 tiny on the synthetic test split '
-          f'({int(real["num_expressions"])} expressions)')
-    print(f'{"metric":<8} {"sentences":>10} {"shuffled":>10} '
-          f'{"category-only":>14}')
-    for key in METRICS:
-        ref = f'{baseline[key]:14.2f}' if key in baseline else f'{"":>14}'
-        print(f'{key:<8} {real[key]:10.2f} {shuffled[key]:10.2f} {ref}')
+    print('\n' + format_table(
+        ('metric', 'sentences', 'shuffled', 'category-only'),
+        [(key, real[key], shuffled[key], baseline.get(key, ''))
+         for key in METRICS],
+        title=f'=== RS2-SAM2 tiny on the synthetic test split '
+        f'({int(real["num_expressions"])} expressions)'))
     print('category-only = expected score of segmenting a random object of '
           'the named category perfectly (a model that reads only the noun)')
-    print('\nmIoU per sentence type:')
-    for kind, miou in miou_per_sentence_type(results['none'][1],
-                                             sentences).items():
-        print(f'  {kind:<16} {miou:6.2f}')
+    print('\n' + format_table(
+        ('sentence type', 'mIoU'),
+        list(miou_per_sentence_type(results['none'][1], sentences).items())))
     print(f'\ncheckpoint:   {checkpoint}\n'
           f'metrics:      {args.work_dir}/test_metrics.json, '
           f'test_metrics_shuffle.json\n'
