@@ -56,9 +56,8 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
         text_update (float): Text update rate a. Defaults to 0.2.
         gate_heads (int): Heads of the post-trunk fusion. Defaults to 8.
         freeze_image_encoder (bool): Keep SAM2's encoder frozen (the
-            RS2-SAM2 recipe with pretrained SAM2). False trains it too, for
-            models without SAM2 weights such as the CPU demo.
-            Defaults to True.
+            RS2-SAM2 recipe; the CPU demo keeps even its random init
+            frozen). False fine-tunes it too. Defaults to True.
         with_cp (bool): Activation checkpointing of the trunk blocks from
             the first adapted block on (training only). Defaults to False.
         init_cfg (dict or list[dict], optional): Defaults to None.
