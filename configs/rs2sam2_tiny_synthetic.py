@@ -7,13 +7,12 @@ _base_ = [
     '_base_/default_runtime.py'
 ]
 # Demo recipe (measured, see README): everything but SAM2's tiny encoder is
-# trained from scratch; the encoder stays frozen at its random init as in
+# trained from scratch; the encoder stays frozen at its random init, as in
 # the paper recipe (the BHF adapters learn faster on fixed features than
-# with the encoder trained too), adapters are as wide as their blocks, the
-# union encoder is deeper, Dice
-# weighs as much as BCE (with the paper's 0.9 / 0.1 the small objects are
-# first predicted as background everywhere) and the pseudo-mask loss as
-# much as the mask loss.
+# with the encoder trained too). Adapters are as wide as their blocks, the
+# union encoder is deeper, Dice weighs as much as BCE (with the paper's
+# 0.9 / 0.1 the small objects are first predicted as background everywhere)
+# and the pseudo-mask loss as much as the mask loss.
 model = dict(
     union_encoder=dict(
         model_kwargs=dict(vision_cfg=dict(layers=4)), num_fusion_layers=3),
