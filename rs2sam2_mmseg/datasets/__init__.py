@@ -1,13 +1,16 @@
-"""Referring segmentation datasets and transforms (registry DATASETS)."""
+"""Referring segmentation datasets, samplers and transforms (registries
+DATASETS, DATA_SAMPLERS, TRANSFORMS)."""
 from .basereferdataset import BaseReferSegDataset
 from .refsegrs import RefSegRSDataset
 from .rrsisd import RRSISDDataset
+from .samplers import SentenceTypeWeightedSampler
 from .text_ablation import TextAblationDataset
 from .transforms import (LoadReferringAnnotations, PackReferSegInputs,
                          RandomBoxErase, ReferringRandomFlip, flip_text)
 
 __all__ = [
     'BaseReferSegDataset', 'RRSISDDataset', 'RefSegRSDataset',
-    'TextAblationDataset', 'LoadReferringAnnotations', 'ReferringRandomFlip',
+    'TextAblationDataset', 'SentenceTypeWeightedSampler',
+    'LoadReferringAnnotations', 'ReferringRandomFlip',
     'RandomBoxErase', 'PackReferSegInputs', 'flip_text'
 ]

@@ -99,3 +99,31 @@ def test_a_few_iterations_reduce_the_loss():
         log = model.train_step(batch, optim)
         history.append(sum(v.item() for k, v in log.items() if 'loss' in k))
     assert history[-1] < 0.7 * history[0], history
+
+
+def test_union_grad_scale_scales_only_the_sam2_side_gradient():
+    # the union encoder gradient is g_mpg + s * g_sam2: linear in s, the
+    # forward pass (the losses) does not depend on s
+    model = build_tiny()
+    batch = demo_batch(2)
+    grads, totals = {}, {}
+    for scale in (0., 0.5, 1.):
+        model.union_grad_scale = scale
+        model.zero_grad()
+        losses = _loss(model, batch)
+        total = sum(v for k, v in losses.items() if 'loss' in k)
+        total.backward()
+        totals[scale] = total.detach()
+        grads[scale] = torch.cat([
+            p.grad.flatten() for p in model.union_encoder.parameters()
+            if p.grad is not None
+        ])
+    assert torch.allclose(totals[0.], totals[1.])
+    assert not torch.allclose(grads[0.], grads[1.])
+    torch.testing.assert_close(
+        grads[0.5], (grads[0.] + grads[1.]) / 2, rtol=1e-4, atol=1e-7)
+
+
+def test_union_grad_scale_outside_unit_interval_is_an_error():
+    with pytest.raises(ValueError, match='union_grad_scale'):
+        build_tiny(union_grad_scale=1.5)

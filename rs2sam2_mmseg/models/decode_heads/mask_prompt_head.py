@@ -192,7 +192,9 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             feats (dict): Backbone output; ``backbone_fpn`` (3 maps at
                 S/4, S/8, S/16 with D channels).
             union_out (dict): Union encoder output; ``cls`` (B, C) and
-                ``vis`` (B, Nv, C).
+                ``vis`` (B, Nv, C). An optional ``'sam2'`` entry (a copy
+                with scaled gradient, see ``RS2SAM2.union_grad_scale``)
+                feeds the sparse prompt instead of ``cls``.
 
         Returns:
             dict[str, Tensor]: ``seg_logits`` (B, 1, S/4, S/4) and
@@ -208,7 +210,9 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             align_corners=False)
         sparse, dense = self.prompt_encoder(
             points=None, boxes=None, masks=mask_prompt)
-        sparse = torch.cat([sparse, self.sparse_proj(cls)[:, None]], dim=1)
+        sparse_cls = union_out.get('sam2', union_out)['cls']
+        sparse = torch.cat([sparse, self.sparse_proj(sparse_cls)[:, None]],
+                           dim=1)
         masks = decode_sam2_masks(self.prompt_encoder, self.mask_decoder, fpn,
                                   self.no_mem_embed, sparse, dense)
         return dict(seg_logits=masks.float(), pseudo_logits=pseudo.float())
@@ -220,7 +224,8 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
 
         Args:
             feats (dict): Backbone output.
-            union_out (dict): Union encoder output.
+            union_out (dict): Union encoder output (its ``'sam2'`` copy, if
+                any, weighs the boundary loss).
             data_samples (list[SegDataSample]): With ``gt_sem_seg``
                 (1, S, S), 0/1 and ``ignore_index`` on padding.
 
@@ -240,12 +245,13 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             losses[loss.loss_name] = loss(
                 logits, target, ignore_index=self.ignore_index)
         if self.loss_boundary is not None:
+            weights_from = union_out.get('sam2', union_out)
             losses[self.loss_boundary.loss_name] = self.loss_boundary(
                 logits,
                 target,
-                vis=union_out['vis'],
-                cls=union_out['cls'],
-                text_token=union_out['txt'][:, 0],
+                vis=weights_from['vis'],
+                cls=weights_from['cls'],
+                text_token=weights_from['txt'][:, 0],
                 ignore_index=self.ignore_index)
         if self.loss_pseudo is not None:
             pseudo = resize(out['pseudo_logits'], size, mode='bilinear',

@@ -10,6 +10,7 @@ from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
 from torch import Tensor
 
+from ..utils.grad_scale import scale_grad_dict
 from ..utils.param_summary import format_parameter_table, parameter_table
 
 
@@ -22,12 +23,18 @@ class RS2SAM2(BaseSegmentor):
         inputs (B, 3, S, S), metainfo['text'] (B sentences)
           -> union_encoder(inputs, texts)   vis (B, Nv, C), txt (B, L, C),
                                             txt_mask (B, L), cls (B, C)
-          -> backbone(inputs, union_out)    SAM2 Hiera + BHF: backbone_fpn
+          -> backbone(inputs, union_out')   SAM2 Hiera + BHF: backbone_fpn
                                             at S/4, S/8, S/16
           -> decode_head(feats, union_out)  mask logits (B, 1, S/4, S/4)
           loss():    decode_head.loss (keys prefixed 'decode.')
           predict(): logits resized to S, padding cropped, resized to each
                      sample's ori_shape; pred_sem_seg = sigmoid > threshold
+
+    ``union_out'`` is ``union_out`` with its gradient scaled by
+    ``union_grad_scale``: what SAM2's side (BHF adapters, post-encoding
+    fusion, sparse prompt, boundary loss) sends back into the union encoder.
+    The mask prompt generator (pseudo-mask loss and dense prompt) always
+    trains it with the full gradient.
 
     Sentences travel in ``data_sample.metainfo['text']``; ``sent_id`` (or
     the image name) identifies a sample in messages.
@@ -39,6 +46,12 @@ class RS2SAM2(BaseSegmentor):
         union_encoder (ConfigType): The union encoder (text neck).
         backbone (ConfigType): SAM2 image encoder with BHF adapters.
         decode_head (ConfigType): Mask prompt generator + SAM2 decoder.
+        union_grad_scale (float): Factor on the gradient the SAM2 side sends
+            into the union encoder; 1 trains end to end as the paper does,
+            0 leaves the union encoder to the mask prompt generator (the
+            demo does: trained end to end from scratch, the union encoder
+            never learns the position and relation words, see README).
+            Defaults to 1.
         train_cfg (OptConfigType): Unused, kept for the mmseg contract.
             Defaults to None.
         test_cfg (OptConfigType): Unused (whole-image inference).
@@ -51,6 +64,7 @@ class RS2SAM2(BaseSegmentor):
                  union_encoder: ConfigType,
                  backbone: ConfigType,
                  decode_head: ConfigType,
+                 union_grad_scale: float = 1.,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -60,6 +74,10 @@ class RS2SAM2(BaseSegmentor):
         self.union_encoder = MODELS.build(union_encoder)
         self.backbone = MODELS.build(backbone)
         self.decode_head = MODELS.build(decode_head)
+        if not 0 <= union_grad_scale <= 1:
+            raise ValueError('union_grad_scale must lie in [0, 1], got '
+                             f'{union_grad_scale}')
+        self.union_grad_scale = union_grad_scale
         self.align_corners = self.decode_head.align_corners
         self.out_channels = self.decode_head.out_channels
         self.train_cfg = train_cfg
@@ -98,11 +116,17 @@ class RS2SAM2(BaseSegmentor):
             data_samples (list[SegDataSample]): With ``metainfo['text']``.
 
         Returns:
-            tuple[dict, dict]: Backbone features and union encoder output.
+            tuple[dict, dict]: Backbone features and union encoder output;
+            with ``union_grad_scale`` < 1 the latter also holds, under
+            ``'sam2'``, its gradient-scaled copy for the decode head's SAM2
+            side.
         """
         texts, names = self._texts(data_samples)
         union_out = self.union_encoder(inputs, texts, names)
-        return self.backbone(inputs, union_out), union_out
+        if self.union_grad_scale == 1:
+            return self.backbone(inputs, union_out), union_out
+        scaled = scale_grad_dict(union_out, self.union_grad_scale)
+        return self.backbone(inputs, scaled), dict(union_out, sam2=scaled)
 
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:

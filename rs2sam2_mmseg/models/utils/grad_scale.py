@@ -1,0 +1,32 @@
+"""Scale the gradient of a tensor without changing its value."""
+from typing import Dict
+
+from torch import Tensor
+
+
+def scale_grad(x: Tensor, scale: float) -> Tensor:
+    """Identity in the forward pass; the backward pass multiplies by scale.
+
+    Args:
+        x (Tensor): Any floating-point tensor.
+        scale (float): Gradient factor (0 detaches, 1 is the identity).
+
+    Returns:
+        Tensor: Equal to ``x``; its gradient reaches ``x`` times ``scale``.
+    """
+    if scale == 1:
+        return x
+    detached = x.detach()
+    return detached + scale * (x - detached)
+
+
+def scale_grad_dict(tensors: Dict[str, Tensor],
+                    scale: float) -> Dict[str, Tensor]:
+    """:func:`scale_grad` on every floating-point value of a dict.
+
+    Other values (e.g. boolean masks) are passed through.
+    """
+    return {
+        key: scale_grad(value, scale) if value.is_floating_point() else value
+        for key, value in tensors.items()
+    }
