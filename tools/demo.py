@@ -1,7 +1,8 @@
 """The embedded demo: RS2-SAM2 on a synthetic referring benchmark, on CPU.
 
 Steps: generate the synthetic RRSIS-D-format dataset (cached) -> train the
-tiny config (tools/train.py, resumable) -> evaluate on the test split with
+tiny config (tools/train.py; resumes an interrupted run, moves a run of
+another recipe aside) -> evaluate on the test split with
 the real sentences and with sentences shuffled among images
 (tools/test.py) -> overlays for a dozen test expressions -> summary.
 """
@@ -25,7 +26,8 @@ from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams, format_summary,
 from rs2sam2_mmseg.datasets.synthetic_report import (category_only_baseline,
                                                      load_scene_sentences,
                                                      miou_per_sentence_type)
-from rs2sam2_mmseg.utils import format_table, load_config, run_cli
+from rs2sam2_mmseg.utils import (changed_recipe, format_table, load_config,
+                                 run_cli)
 from rs2sam2_mmseg.visualization import draw_referring_overlay
 
 TOOLS = osp.dirname(osp.abspath(__file__))
@@ -87,6 +89,12 @@ def main() -> None:
         data_root, SyntheticParams(), progress=print)
     print(format_summary(summary))
 
+    stale = changed_recipe(cfg, args.work_dir)
+    if stale:
+        aside = f'{args.work_dir}.stale-{time.strftime("%Y%m%d-%H%M%S")}'
+        os.rename(args.work_dir, aside)
+        print(f'\n=== {stale}: not resuming it; moved it to {aside} and '
+              'training afresh', flush=True)
     run('train (progress: iteration log with ETA)', [
         sys.executable, osp.join(TOOLS, 'train.py'), args.config,
         '--work-dir', args.work_dir, '--resume'

@@ -2,7 +2,8 @@
 from .cli import (USER_ERRORS, add_cfg_options, add_runner_arguments,
                   parse_tool_args, run_cli, tool_parser)
 from .config import (LAUNCHERS, PRETRAINED_PATHS, TEXT_ABLATIONS,
-                     apply_pretrained_paths, configure_amp, configure_launcher,
+                     apply_pretrained_paths, changed_recipe, configure_amp,
+                     configure_launcher,
                      configure_resume, configure_test, load_config,
                      set_work_dir)
 from .report import format_metric_table, format_table, save_metrics
@@ -17,6 +18,7 @@ __all__ = [
     'USER_ERRORS', 'add_cfg_options', 'add_runner_arguments',
     'parse_tool_args', 'run_cli', 'tool_parser', 'LAUNCHERS',
     'PRETRAINED_PATHS', 'TEXT_ABLATIONS', 'apply_pretrained_paths',
+    'changed_recipe',
     'configure_amp', 'configure_launcher', 'configure_resume',
     'configure_test', 'load_config', 'set_work_dir', 'format_metric_table',
     'format_table', 'save_metrics', 'LAYOUTS', 'OPEN_CLIP_LAYOUT',

@@ -1,4 +1,5 @@
 """Config preparation shared by tools/ and the inference API."""
+import json
 import logging
 import os
 import os.path as osp
@@ -22,6 +23,10 @@ LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 TEXT_ABLATIONS = ('none', 'shuffle')
 #: Dataloaders of a config.
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: Config keys that define a training run: resuming across a change of any
+#: of them would mix two recipes.
+RECIPE_KEYS = ('model', 'train_dataloader', 'optim_wrapper', 'param_scheduler',
+               'train_cfg', 'randomness')
 
 
 def apply_pretrained_paths(cfg: Config) -> Config:
@@ -214,6 +219,43 @@ def configure_resume(cfg: Config, resume: Optional[str]) -> Config:
     cfg.resume = True
     cfg.load_from = None if resume == 'auto' else resume
     return cfg
+
+
+def changed_recipe(cfg: Config, work_dir: str) -> Optional[str]:
+    """Why resuming ``cfg`` in ``work_dir`` would mix two recipes, if so.
+
+    A work dir with a checkpoint holds the config its run was started with
+    (mmengine writes it there as ``<config file name>``). Resuming after a
+    change of any :data:`RECIPE_KEYS` would train on from weights of
+    another recipe.
+
+    Args:
+        cfg (Config): The config about to be trained (loaded from a file).
+        work_dir (str): The work dir ``--resume`` would read.
+
+    Returns:
+        str, optional: None when there is nothing to resume or the recipe
+        is unchanged; otherwise a sentence naming the changed keys.
+    """
+    if not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+        return None
+    stored = osp.join(work_dir, osp.basename(cfg.filename))
+    if not osp.isfile(stored):
+        return (f'{work_dir} has a checkpoint but not the config of its run '
+                f'({osp.basename(stored)})')
+    old = Config.fromfile(stored)
+
+    def canonical(value) -> str:
+        return json.dumps(value, sort_keys=True, default=str)
+
+    changed = [
+        key for key in RECIPE_KEYS
+        if canonical(old.get(key)) != canonical(cfg.get(key))
+    ]
+    if not changed:
+        return None
+    return (f'the run in {work_dir} was started with another '
+            f'{" / ".join(changed)} than {cfg.filename}')
 
 
 def configure_test(cfg: Config,

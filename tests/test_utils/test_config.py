@@ -6,7 +6,8 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-from rs2sam2_mmseg.utils import (configure_amp, configure_launcher,
+from rs2sam2_mmseg.utils import (changed_recipe, configure_amp,
+                                 configure_launcher,
                                  configure_resume, configure_test, load_config,
                                  set_work_dir)
 from rs2sam2_mmseg.utils.cli import shutdown_distributed
@@ -79,6 +80,22 @@ def test_configure_resume(tmp_path, cfg):
     assert cfg.resume is True and cfg.load_from == str(checkpoint)
     with pytest.raises(FileNotFoundError, match='--resume checkpoint'):
         configure_resume(cfg, str(tmp_path / 'missing.pth'))
+
+
+def test_changed_recipe(tmp_path, cfg):
+    work_dir = str(tmp_path)
+    assert changed_recipe(cfg, work_dir) is None  # nothing to resume
+    (tmp_path / 'last_checkpoint').write_text('iter_2.pth')
+    assert 'not the config of its run' in changed_recipe(cfg, work_dir)
+    stored = osp.join(work_dir, osp.basename(cfg.filename))
+    cfg.dump(stored)  # as the runner writes it
+    assert changed_recipe(cfg, work_dir) is None
+    cfg.work_dir = 'elsewhere'  # not part of the recipe
+    assert changed_recipe(cfg, work_dir) is None
+    cfg.model.union_grad_scale = 0.5
+    cfg.train_cfg.max_iters = 7
+    reason = changed_recipe(cfg, work_dir)
+    assert 'model / train_cfg' in reason and work_dir in reason
 
 
 def test_configure_test(tmp_path, cfg):
