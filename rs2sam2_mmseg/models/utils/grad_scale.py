@@ -14,7 +14,7 @@ def scale_grad(x: Tensor, scale: float) -> Tensor:
     Returns:
         Tensor: Equal to ``x``; its gradient reaches ``x`` times ``scale``.
     """
-    if scale == 1:
+    if scale == 1 or not x.requires_grad:  # nothing to scale (inference)
         return x
     detached = x.detach()
     return detached + scale * (x - detached)
