@@ -8,7 +8,8 @@ def scale_grad(x: Tensor, scale: float) -> Tensor:
     """Identity in the forward pass; the backward pass multiplies by scale.
 
     Args:
-        x (Tensor): Any floating-point tensor.
+        x (Tensor): Any tensor; one without gradient (e.g. a boolean
+            mask, or any tensor at inference) is returned as is.
         scale (float): Gradient factor (0 detaches, 1 is the identity).
 
     Returns:
@@ -22,11 +23,5 @@ def scale_grad(x: Tensor, scale: float) -> Tensor:
 
 def scale_grad_dict(tensors: Dict[str, Tensor],
                     scale: float) -> Dict[str, Tensor]:
-    """:func:`scale_grad` on every floating-point value of a dict.
-
-    Other values (e.g. boolean masks) are passed through.
-    """
-    return {
-        key: scale_grad(value, scale) if value.is_floating_point() else value
-        for key, value in tensors.items()
-    }
+    """:func:`scale_grad` on every value of a dict."""
+    return {key: scale_grad(value, scale) for key, value in tensors.items()}
