@@ -18,6 +18,8 @@ def scale_grad(x: Tensor, scale: float) -> Tensor:
     if scale == 1 or not x.requires_grad:  # nothing to scale (inference)
         return x
     detached = x.detach()
+    if scale == 0:  # not 0 * grad: an infinite gradient would give NaN
+        return detached
     return detached + scale * (x - detached)
 
 
