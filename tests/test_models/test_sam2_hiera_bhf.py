@@ -151,3 +151,18 @@ def test_unfrozen_encoder_trains_for_models_without_sam2_weights():
     trunk = backbone.image_encoder.trunk
     assert trunk.patch_embed.proj.weight.grad.abs().sum() > 0
     assert trunk.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
+
+
+def test_adapter_reads_the_running_text_normalised():
+    # each adapter normalises the text it reads: a text stream that grew
+    # large over the blocks cannot blow up the cross-attention (it did:
+    # gradients of 1e6 at iteration 63, then NaN)
+    from rs2sam2_mmseg.models.backbones.bhf_adapter import BHFAdapter
+    torch.manual_seed(0)
+    adapter = BHFAdapter(dims=24, text_dims=16, ratio=1.0, num_heads=2)
+    torch.nn.init.normal_(adapter.up.weight)
+    x, text = torch.randn(2, 4, 4, 24), torch.randn(2, 5, 16)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    x_small, _ = adapter.fuse(x, text, mask)
+    x_large, _ = adapter.fuse(x, 1e4 * text, mask)
+    torch.testing.assert_close(x_large, x_small, rtol=1e-4, atol=1e-4)

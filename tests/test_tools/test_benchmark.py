@@ -7,8 +7,11 @@ from .utils import TINY_CONFIG, assert_cli_error, assert_documented, run_tool
 
 def test_tiny_config_table_and_json(tmp_path):
     out = str(tmp_path / 'bench.json')
+    # SAM2's encoder frozen as in the paper recipe (the demo trains it)
     stdout = run_tool('benchmark.py', TINY_CONFIG, '--batch-size', '2',
-                      '--iters', '2', '--threads', '1', '--json', out).stdout
+                      '--iters', '2', '--threads', '1', '--json', out,
+                      '--cfg-options',
+                      'model.backbone.freeze_image_encoder=True').stdout
     for phase in PHASES:
         assert phase.label in stdout
     for label, _, _ in RATIOS:

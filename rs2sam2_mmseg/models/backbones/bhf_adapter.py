@@ -66,8 +66,10 @@ class BHFAdapter(nn.Module):
         ... block MLP ...
         X   = X + s_mlp MLP_adapter(X)       (output layer zero-initialised)
 
-    with T^ = W_in T. The zero-initialised output layers make the adapted
-    encoder start as exactly SAM2.
+    with T^ = W_in LN(T). The zero-initialised output layers make the
+    adapted encoder start as exactly SAM2. LN is ours (the paper's BHF
+    projects T as is): without it the text stream, carried through every
+    block, can grow until the cross-attention gradients explode.
 
     Args:
         dims (int): Block width C.
@@ -93,6 +95,7 @@ class BHFAdapter(nn.Module):
         self.attn_scale, self.mlp_scale = attn_scale, mlp_scale
         self.text_update = text_update
         self.down = nn.Linear(dims, hidden)
+        self.text_norm = nn.LayerNorm(text_dims)
         self.text_in = nn.Linear(text_dims, hidden)
         self.vision_to_text = nn.MultiheadAttention(
             hidden, num_heads, batch_first=True)
@@ -121,7 +124,7 @@ class BHFAdapter(nn.Module):
         """
         B, H, W, C = x.shape
         a = nn.functional.gelu(self.down(x.reshape(B, H * W, C)))
-        t = self.text_in(text)
+        t = self.text_in(self.text_norm(text))
         ignore = ~text_mask
         a = a + self.vision_to_text(
             a, t, t, key_padding_mask=ignore, need_weights=False)[0]
