@@ -66,7 +66,7 @@ test_dataloader = dict(
     persistent_workers=False,
     dataset=dict(data_root=data_root, split='test', pipeline=test_pipeline))
 
-max_iters = 1250  # about 7 minutes on 2 CPU cores
+max_iters = 1250  # about 8 minutes on 2 CPU cores
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01, fused=True),
