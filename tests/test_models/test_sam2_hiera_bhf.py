@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from rs2sam2_mmseg.models.backbones.bhf_adapter import BHFAdapter
 from .utils import build_tiny, official_tiny_sam2
 
 
@@ -157,7 +158,6 @@ def test_adapter_reads_the_running_text_normalised():
     # each adapter normalises the text it reads: a text stream that grew
     # large over the blocks cannot blow up the cross-attention (it did:
     # gradients of 1e6 at iteration 63, then NaN)
-    from rs2sam2_mmseg.models.backbones.bhf_adapter import BHFAdapter
     torch.manual_seed(0)
     adapter = BHFAdapter(dims=24, text_dims=16, ratio=1.0, num_heads=2)
     torch.nn.init.normal_(adapter.up.weight)
