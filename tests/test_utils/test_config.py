@@ -7,9 +7,8 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 
 from rs2sam2_mmseg.utils import (changed_recipe, configure_amp,
-                                 configure_launcher,
-                                 configure_resume, configure_test, load_config,
-                                 set_work_dir)
+                                 configure_launcher, configure_resume,
+                                 configure_test, load_config, set_work_dir)
 from rs2sam2_mmseg.utils.cli import shutdown_distributed
 from ..test_models.utils import REPO
 from ..test_tools.utils import TINY_CONFIG, free_port
