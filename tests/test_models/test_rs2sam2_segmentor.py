@@ -127,3 +127,30 @@ def test_union_grad_scale_scales_only_the_sam2_side_gradient():
 def test_union_grad_scale_outside_unit_interval_is_an_error():
     with pytest.raises(ValueError, match='union_grad_scale'):
         build_tiny(union_grad_scale=1.5)
+
+
+def test_single_region_keeps_one_region_per_prediction():
+    model = build_tiny(test_cfg=dict(mode='whole', single_region=True))
+    model.eval()
+    logits = torch.full((2, 1, 24, 24), -10.)
+    logits[:, :, 2:5, 2:5] = 3.  # strong
+    logits[:, :, 15:18, 15:18] = 1.  # weaker, same size
+    model._forward = lambda inputs, data_samples: logits
+    data = model.data_preprocessor(demo_batch(2), False)
+    with torch.no_grad():
+        results = model(**data, mode='predict')
+    for result in results:
+        pred = result.pred_sem_seg.data[0]
+        assert pred[10:18, 10:18].all()
+        assert not pred[40:, 40:].any()
+        # the probabilities are untouched: both regions are > 0.5 there
+        assert (result.seg_logits.data[0][62:70, 62:70] > 0.5).all()
+
+
+@pytest.mark.parametrize('test_cfg, error, match', [
+    (dict(single_regoin=True), KeyError, 'single_regoin'),
+    (dict(mode='slide'), ValueError, "'whole'"),
+])
+def test_bad_test_cfg_is_a_clear_error(test_cfg, error, match):
+    with pytest.raises(error, match=match):
+        build_tiny(test_cfg=test_cfg)

@@ -12,6 +12,10 @@ from torch import Tensor
 
 from ..utils.grad_scale import scale_grad_dict
 from ..utils.param_summary import format_parameter_table, parameter_table
+from ..utils.regions import keep_strongest_region
+
+#: Keys ``test_cfg`` accepts.
+TEST_CFG_KEYS = ('mode', 'single_region')
 
 
 @MODELS.register_module()
@@ -29,6 +33,8 @@ class RS2SAM2(BaseSegmentor):
           loss():    decode_head.loss (keys prefixed 'decode.')
           predict(): logits resized to S, padding cropped, resized to each
                      sample's ori_shape; pred_sem_seg = sigmoid > threshold
+                     (with test_cfg.single_region: only its connected
+                     region of largest summed probability)
 
     ``union_out'`` is ``union_out`` with its gradient scaled by
     ``union_grad_scale``: what SAM2's side (BHF adapters, post-encoding
@@ -54,8 +60,11 @@ class RS2SAM2(BaseSegmentor):
             Defaults to 1.
         train_cfg (OptConfigType): Unused, kept for the mmseg contract.
             Defaults to None.
-        test_cfg (OptConfigType): Unused (whole-image inference).
-            Defaults to None.
+        test_cfg (OptConfigType): ``mode`` (only ``'whole'``: whole-image
+            inference) and ``single_region`` (bool): keep only the
+            8-connected region of each predicted mask with the largest
+            summed probability, for data where every expression names one
+            connected object. Defaults to None (whole, every region kept).
         data_preprocessor (OptConfigType): Defaults to None.
         init_cfg (OptMultiConfig): Defaults to None.
     """
@@ -82,10 +91,25 @@ class RS2SAM2(BaseSegmentor):
         self.out_channels = self.decode_head.out_channels
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
+        self.single_region = self._parse_test_cfg(test_cfg)
         print_log(
             'RS2SAM2 parameters:\n' +
             format_parameter_table(parameter_table(self, depth=2)),
             logger='current')
+
+    @staticmethod
+    def _parse_test_cfg(test_cfg: OptConfigType) -> bool:
+        """Check ``test_cfg`` and return its ``single_region`` switch."""
+        test_cfg = test_cfg or {}
+        unknown = sorted(set(test_cfg) - set(TEST_CFG_KEYS))
+        if unknown:
+            raise KeyError(f'RS2SAM2 test_cfg has unknown keys {unknown}; '
+                           f'it accepts {list(TEST_CFG_KEYS)}.')
+        if test_cfg.get('mode', 'whole') != 'whole':
+            raise ValueError("RS2SAM2 only infers on the whole image: "
+                             f"test_cfg.mode must be 'whole', got "
+                             f"{test_cfg['mode']!r}.")
+        return bool(test_cfg.get('single_region', False))
 
     @staticmethod
     def _texts(data_samples: OptSampleList) -> Tuple[List[str], List[str]]:
@@ -178,7 +202,13 @@ class RS2SAM2(BaseSegmentor):
             inputs.shape[-2:],
             mode='bilinear',
             align_corners=self.align_corners)
-        return self.postprocess_result(logits, data_samples)
+        results = self.postprocess_result(logits, data_samples)
+        if self.single_region:
+            for sample in results:
+                pred = sample.pred_sem_seg.data
+                pred[0] = keep_strongest_region(sample.seg_logits.data[0],
+                                                pred[0])
+        return results
 
     def _forward(self,
                  inputs: Tensor,
