@@ -10,8 +10,8 @@ def keep_strongest_region(prob: Tensor, mask: Tensor) -> Tensor:
 
     A referring expression names one object; a model unsure between
     candidates paints several. The region whose summed probability is
-    largest is kept (not the largest one: a big weak blob loses to a small
-    sure one).
+    largest is kept, which weighs how sure and how big a region is (on the
+    demo it chose better than the largest area or the highest peak).
 
     Args:
         prob (Tensor): Foreground probability, (H, W).
