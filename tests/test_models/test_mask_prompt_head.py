@@ -62,3 +62,24 @@ def test_trainable_switches():
     head = build_tiny('decode_head', train_mask_decoder=False)
     assert not any(p.requires_grad for p in head.mask_decoder.parameters())
     assert any(p.requires_grad for p in head.prompt_encoder.parameters())
+
+
+def test_prompt_residual_adds_the_pseudo_mask_without_gradient():
+    head = build_tiny('decode_head', prompt_residual=True)
+    feats, union = _inputs()
+    union = {k: v.requires_grad_(v.is_floating_point())
+             for k, v in union.items()}
+    out = head(feats, union)
+    head.prompt_residual = False
+    plain = head(feats, union)
+    prior = torch.nn.functional.interpolate(
+        out['pseudo_logits'], (24, 24), mode='bilinear', align_corners=False)
+    torch.testing.assert_close(out['seg_logits'] - plain['seg_logits'],
+                               prior)
+    # the residual sends nothing back: the union encoder's gradient from
+    # the mask is the one through the dense prompt alone
+    grads = [
+        torch.autograd.grad(o['seg_logits'].sum(), union['vis'])[0]
+        for o in (out, plain)
+    ]
+    torch.testing.assert_close(grads[0], grads[1])

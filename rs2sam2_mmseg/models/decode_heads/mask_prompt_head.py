@@ -65,6 +65,7 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
         MLP(cls) --> sparse prompt (B, 1, D)
         SAM2 mask decoder(embedding + no_mem_embed, dense, sparse,
             high-res features) --> mask logits (B, 1, 4h, 4w) = S / 4
+        [prompt_residual] + P resized to (4h, 4w), gradient stopped
 
     Prompt encoder and mask decoder are SAM2's own modules (``sam2``
     package, Apache 2.0), built like ``SAM2Base`` builds them so official
@@ -90,6 +91,15 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             Defaults to True.
         train_mask_decoder (bool): Fine-tune SAM2's mask decoder.
             Defaults to True.
+        prompt_residual (bool): Add the pseudo-mask logits, bilinearly
+            resized to the decoder's S/4 grid and with their gradient
+            stopped, to the decoder's mask logits: SAM2's decoder then
+            learns a correction of the language prior. Trained from
+            scratch, the decoder otherwise ignores its dense prompt until a
+            late, seed-dependent point of training, or never (see README);
+            a pretrained SAM2 decoder follows mask prompts already, so the
+            paper configs leave it off. The pseudo-mask still learns from
+            ``loss_pseudo`` and the dense prompt only. Defaults to False.
         threshold (float): Sigmoid threshold of the binary prediction.
             Defaults to 0.5.
         loss_decode (dict | Sequence[dict]): Mask losses, each called as
@@ -110,6 +120,7 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
                  mpg_heads: int = 8,
                  train_prompt_encoder: bool = True,
                  train_mask_decoder: bool = True,
+                 prompt_residual: bool = False,
                  threshold: float = 0.5,
                  loss_decode: ConfigType = (
                      dict(type='CrossEntropyLoss', use_sigmoid=True,
@@ -127,6 +138,7 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.sam2_checkpoint = sam2_checkpoint
         self.out_channels = 1
+        self.prompt_residual = prompt_residual
         self.threshold = threshold
         self.ignore_index = ignore_index
         self.align_corners = align_corners
@@ -215,6 +227,12 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
                            dim=1)
         masks = decode_sam2_masks(self.prompt_encoder, self.mask_decoder, fpn,
                                   self.no_mem_embed, sparse, dense)
+        if self.prompt_residual:
+            masks = masks + F.interpolate(
+                pseudo.detach(),
+                masks.shape[-2:],
+                mode='bilinear',
+                align_corners=False)
         return dict(seg_logits=masks.float(), pseudo_logits=pseudo.float())
 
     def loss(self, feats: Dict[str, List[Tensor]], union_out: Dict[str,
