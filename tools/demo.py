@@ -2,9 +2,10 @@
 
 Steps: generate the synthetic RRSIS-D-format dataset (cached) -> train the
 tiny config (tools/train.py; resumes an interrupted run, moves a run of
-another recipe aside) -> evaluate on the test split with
-the real sentences and with sentences shuffled among images
-(tools/test.py) -> overlays for a dozen test expressions -> summary.
+another recipe aside) -> evaluate on the test split with the real
+sentences, with flip test-time augmentation and with sentences shuffled
+among images (tools/test.py) -> overlays for a dozen test expressions ->
+summary.
 """
 import argparse
 import json
@@ -32,6 +33,12 @@ from rs2sam2_mmseg.visualization import draw_referring_overlay
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 METRICS = ('Pr@0.5', 'Pr@0.6', 'Pr@0.7', 'Pr@0.8', 'Pr@0.9', 'mIoU', 'oIoU')
+#: Test-split evaluations: name -> (file suffix of tools/test.py, options).
+EVALUATIONS = {
+    'sentences': ('', []),
+    'flip TTA': ('_tta', ['--tta']),
+    'shuffled': ('_shuffle', ['--text-ablation', 'shuffle']),
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,7 +50,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--work-dir', default='work_dirs/demo', help='output folder')
     parser.add_argument(
-        '--num-vis', type=int, default=12,
+        '--num-vis',
+        type=int,
+        default=12,
         help='test expressions drawn to <work-dir>/vis')
     return parser.parse_args()
 
@@ -67,14 +76,16 @@ def draw_examples(cfg, checkpoint: str, out_dir: str, num: int) -> list:
         info = load_gt(dataset.get_data_info(idx))
         pred = inference_referring_model(model, info['img_path'], info['text'])
         image = mmcv.imread(info['img_path'], channel_order='rgb')
-        drawing = draw_referring_overlay(
-            image, info['text'], pred.pred_sem_seg.data[0].numpy(),
-            info['gt_seg_map'])
+        drawing = draw_referring_overlay(image, info['text'],
+                                         pred.pred_sem_seg.data[0].numpy(),
+                                         info['gt_seg_map'])
         stem = osp.splitext(osp.basename(info['img_path']))[0]
         path = osp.join(out_dir, f'{stem}_{info["sent_id"]}.png')
-        mmcv.imwrite(mmcv.imresize(mmcv.rgb2bgr(drawing), (
-            drawing.shape[1] * 3, drawing.shape[0] * 3),
-            interpolation='nearest'), path)
+        mmcv.imwrite(
+            mmcv.imresize(
+                mmcv.rgb2bgr(drawing),
+                (drawing.shape[1] * 3, drawing.shape[0] * 3),
+                interpolation='nearest'), path)
         paths.append(path)
     return paths
 
@@ -93,26 +104,27 @@ def main() -> None:
     if stale:
         aside = f'{args.work_dir}.stale-{time.strftime("%Y%m%d-%H%M%S")}'
         os.rename(args.work_dir, aside)
-        print(f'\n=== {stale}: not resuming it; moved it to {aside} and '
-              'training afresh', flush=True)
+        print(
+            f'\n=== {stale}: not resuming it; moved it to {aside} and '
+            'training afresh',
+            flush=True)
     run('train (progress: iteration log with ETA)', [
-        sys.executable, osp.join(TOOLS, 'train.py'), args.config,
-        '--work-dir', args.work_dir, '--resume'
+        sys.executable,
+        osp.join(TOOLS, 'train.py'), args.config, '--work-dir', args.work_dir,
+        '--resume'
     ])
     with open(osp.join(args.work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     results = {}
-    for ablation in ('none', 'shuffle'):
-        suffix = '' if ablation == 'none' else f'_{ablation}'
+    for name, (suffix, options) in EVALUATIONS.items():
         csv_path = osp.join(args.work_dir, f'test_expressions{suffix}.csv')
-        run(f'evaluate on the test split (text ablation: {ablation})', [
-            sys.executable, osp.join(TOOLS, 'test.py'), args.config,
-            checkpoint, '--work-dir', args.work_dir, '--out', csv_path,
-            '--text-ablation', ablation
+        run(f'evaluate on the test split ({name})', [
+            sys.executable,
+            osp.join(TOOLS, 'test.py'), args.config, checkpoint, '--work-dir',
+            args.work_dir, '--out', csv_path, *options
         ])
-        with open(osp.join(args.work_dir,
-                           f'test_metrics{suffix}.json')) as f:
-            results[ablation] = (json.load(f), csv_path)
+        with open(osp.join(args.work_dir, f'test_metrics{suffix}.json')) as f:
+            results[name] = (json.load(f), csv_path)
 
     print('\n=== overlays', flush=True)
     vis_dir = osp.join(args.work_dir, 'vis')
@@ -120,22 +132,29 @@ def main() -> None:
 
     sentences = load_scene_sentences(data_root, 'test')
     baseline = category_only_baseline(sentences)
-    real, shuffled = results['none'][0], results['shuffle'][0]
+    metrics = {name: result[0] for name, result in results.items()}
+    rows = [(key, *(m[key] for m in metrics.values()), baseline.get(key, ''))
+            for key in METRICS]
+    num = int(metrics['sentences']['num_expressions'])
     print('\n' + format_table(
-        ('metric', 'sentences', 'shuffled', 'category-only'),
-        [(key, real[key], shuffled[key], baseline.get(key, ''))
-         for key in METRICS],
-        title=f'=== RS2-SAM2 tiny on the synthetic test split '
-        f'({int(real["num_expressions"])} expressions)'))
-    print('category-only = expected score of segmenting a random object of '
+        ('metric', *EVALUATIONS, 'category-only'),
+        rows,
+        title=f'=== RS2-SAM2 tiny on the synthetic test split ({num} '
+        'expressions)'))
+    print('flip TTA = mean of the image as is and flipped both ways, each '
+          'with its sentence flipped (tools/test.py --tta)\n'
+          'category-only = expected score of segmenting a random object of '
           'the named category perfectly (a model that reads only the noun)')
-    print('\n' + format_table(
-        ('sentence type', 'mIoU'),
-        list(miou_per_sentence_type(results['none'][1], sentences).items())))
+    plain, tta = (
+        miou_per_sentence_type(results[name][1], sentences)
+        for name in ('sentences', 'flip TTA'))
+    rows = [(kind, value, tta[kind]) for kind, value in plain.items()]
+    print('\n' +
+          format_table(('sentence type', 'mIoU', 'mIoU flip TTA'), rows))
     print(f'\ncheckpoint:   {checkpoint}\n'
           f'metrics:      {args.work_dir}/test_metrics.json, '
-          f'test_metrics_shuffle.json\n'
-          f'per sentence: {results["none"][1]}\n'
+          f'test_metrics_tta.json, test_metrics_shuffle.json\n'
+          f'per sentence: {results["sentences"][1]}\n'
           f'overlays:     {vis_dir}/ ({len(drawings)} files)\n'
           f'train log:    {args.work_dir}/<timestamp>/<timestamp>.log\n'
           f'total time:   {(time.time() - start) / 60:.1f} min')

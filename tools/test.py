@@ -1,9 +1,10 @@
 """Evaluate a checkpoint: Pr@0.5-0.9, mIoU and oIoU per the config.
 
 The metric table is printed and saved as JSON in the work dir
-(test_metrics.json; test_metrics_<ablation>.json with --text-ablation).
-Options write per-expression results (--out), one drawing per expression
-(--show-dir) and run the language ablation (--text-ablation shuffle).
+(test_metrics.json; test_metrics_<ablation>.json with --text-ablation,
+a _tta suffix with --tta). Options write per-expression results (--out),
+one drawing per expression (--show-dir), run the language ablation
+(--text-ablation shuffle) and average flipped views (--tta).
 Distributed evaluation: tools/dist_test.sh.
 
 Examples:
@@ -11,6 +12,7 @@ Examples:
         --out work_dirs/eval/expressions.csv --show-dir work_dirs/eval/vis
     python tools/test.py configs/rs2sam2_tiny_synthetic.py CKPT \
         --text-ablation shuffle
+    python tools/test.py configs/rs2sam2_tiny_synthetic.py CKPT --tta
 """
 import argparse
 import os.path as osp
@@ -51,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         'to measure how much the model relies on language '
         '(default: %(default)s)')
     parser.add_argument(
+        '--tta',
+        action='store_true',
+        help="test-time augmentation: average the model over the config's "
+        'tta_pipeline views (the image as is and flipped, each with its '
+        'sentence flipped)')
+    parser.add_argument(
         '--ablation-seed',
         type=int,
         default=0,
@@ -65,18 +73,21 @@ def main() -> None:
     cfg = load_config(args.config, args.cfg_options)
     set_work_dir(cfg, args.work_dir, args.config)
     configure_test(cfg, args.checkpoint, args.out, args.show_dir,
-                   args.text_ablation, args.ablation_seed)
+                   args.text_ablation, args.ablation_seed, args.tta)
     configure_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if runner.rank != 0:
         return
     suffix = '' if args.text_ablation == 'none' else f'_{args.text_ablation}'
+    suffix += '_tta' if args.tta else ''
     path = save_metrics(metrics,
                         osp.join(cfg.work_dir, f'test_metrics{suffix}.json'))
     title = f'{osp.basename(args.config)} @ {args.checkpoint}'
-    if suffix:
+    if args.text_ablation != 'none':
         title += f' (text ablation: {args.text_ablation})'
+    if args.tta:
+        title += ' (flip TTA)'
     print(format_metric_table(metrics, title))
     print(f'metrics saved to {path}')
 

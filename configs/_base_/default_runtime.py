@@ -14,5 +14,7 @@ log_processor = dict(by_epoch=True)
 # action='skip' skips such steps instead (rs2sam2_mmseg.engine)
 custom_hooks = [dict(type='NonFiniteLossHook', action='raise')]
 log_level = 'INFO'
+# wraps the model for tools/test.py --tta (with the dataset's tta_pipeline)
+tta_model = dict(type='ReferSegTTAModel')
 load_from = None
 resume = False

@@ -9,5 +9,5 @@ __all__ = [
     'ReferSegDataPreProcessor', 'SAM2HieraBHF', 'BHFAdapter',
     'TextVisualGate', 'SAM2MaskPromptHead', 'MaskPromptGenerator',
     'BinaryDiceLoss', 'TextGuidedBoundaryLoss', 'UnionEncoder',
-    'MultiwayLayer', 'RS2SAM2'
+    'MultiwayLayer', 'RS2SAM2', 'ReferSegTTAModel'
 ]

@@ -263,7 +263,8 @@ def configure_test(cfg: Config,
                    out: Optional[str] = None,
                    show_dir: Optional[str] = None,
                    text_ablation: str = 'none',
-                   ablation_seed: int = 0) -> Config:
+                   ablation_seed: int = 0,
+                   tta: bool = False) -> Config:
     """Wire ``tools/test.py``'s options into a config.
 
     Args:
@@ -279,6 +280,9 @@ def configure_test(cfg: Config,
             wraps the test set in ``TextAblationDataset``.
             Defaults to 'none'.
         ablation_seed (int): Seed of the ablation. Defaults to 0.
+        tta (bool): Test-time augmentation: the test set runs the config's
+            ``tta_pipeline`` and the model is wrapped in its ``tta_model``.
+            Defaults to False.
 
     Returns:
         Config: The same config, modified in place.
@@ -291,6 +295,22 @@ def configure_test(cfg: Config,
     if out is not None and not out.endswith(('.csv', '.pkl')):
         raise ValueError(f'--out {out!r}: use a .csv or .pkl file')
     cfg.load_from = checkpoint
+    if tta:
+        missing = [
+            key for key in ('tta_pipeline', 'tta_model') if key not in cfg
+        ]
+        if missing:
+            raise KeyError(
+                f'--tta needs {" and ".join(missing)} in the config; see '
+                'configs/_base_/datasets/rrsisd.py and '
+                'configs/_base_/default_runtime.py')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        # the model's own preprocessor: the Runner would otherwise hand the
+        # config's top-level one (the full-scale model's) to the wrapper
+        cfg.model = dict(
+            cfg.tta_model,
+            module=cfg.model,
+            data_preprocessor=cfg.model.data_preprocessor)
     if text_ablation != 'none':
         cfg.test_dataloader.dataset = dict(
             type='TextAblationDataset',

@@ -39,6 +39,31 @@ def test_test_outputs(tmp_path, synthetic, trained):
         for row in rows)
 
 
+def test_test_tta(tmp_path, synthetic, trained):
+    """--tta: every expression once, with its sentence as written."""
+    work_dir, out = tmp_path / 'work_dir', tmp_path / 'expressions.csv'
+    result = run_tool('test.py', TINY_CONFIG, trained.checkpoint, '--tta',
+                      '--work-dir', str(work_dir), '--out', str(out),
+                      *data_options(synthetic.root))
+    assert '(flip TTA)' in result.stdout
+    with open(work_dir / 'test_metrics_tta.json') as f:
+        metrics = json.load(f)
+    assert set(METRIC_KEYS) <= set(metrics)
+    assert metrics['num_expressions'] == synthetic.sentences['test']
+    with open(osp.join(synthetic.root, 'rrsisd',
+                       'synthetic_scenes.json')) as f:
+        written = {
+            str(sent['sent_id']): sent['sent']
+            for image in json.load(f)['images'] if image['split'] == 'test'
+            for sent in image['sentences']
+        }
+    with open(out, newline='') as f:
+        assert {
+            row['sent_id']: row['text']
+            for row in csv.DictReader(f)
+        } == written
+
+
 def test_test_help():
     assert_documented('test.py')
 

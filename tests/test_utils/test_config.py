@@ -133,6 +133,21 @@ def test_configure_test(tmp_path, cfg):
     assert bare.visualizer.type == 'ReferSegVisualizer'
 
 
+def test_configure_test_tta(tmp_path, cfg):
+    checkpoint = tmp_path / 'model.pth'
+    checkpoint.write_bytes(b'')
+    model = cfg.model.copy()
+    configure_test(cfg, str(checkpoint), text_ablation='shuffle', tta=True)
+    assert cfg.model == dict(
+        type='ReferSegTTAModel',
+        module=model,
+        data_preprocessor=model.data_preprocessor)
+    # the ablation wraps the dataset that runs the TTA views
+    assert cfg.test_dataloader.dataset.dataset.pipeline == cfg.tta_pipeline
+    with pytest.raises(KeyError, match='--tta needs tta_pipeline'):
+        configure_test(Config(), str(checkpoint), tta=True)
+
+
 def test_configure_launcher_none(cfg):
     configure_launcher(cfg, 'none')
     assert cfg.launcher == 'none' and 'model_wrapper_cfg' not in cfg

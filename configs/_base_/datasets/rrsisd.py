@@ -23,6 +23,22 @@ test_pipeline = [
     dict(type='LoadReferringAnnotations'),
     dict(type='PackReferSegInputs'),
 ]
+# tools/test.py --tta: the image as is and flipped both ways, each flip
+# with its sentence flipped ('left' <-> 'right', ...); ReferSegTTAModel
+# averages the three mask logits
+tta_flips = [
+    dict(type='ReferringRandomFlip', prob=0., direction='horizontal'),
+    dict(type='ReferringRandomFlip', prob=1., direction='horizontal'),
+    dict(type='ReferringRandomFlip', prob=1., direction='vertical'),
+]
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(
+        type='TestTimeAug',
+        transforms=[[test_pipeline[1]], tta_flips,
+                    [dict(type='LoadReferringAnnotations')],
+                    [dict(type='PackReferSegInputs')]])
+]
 train_dataloader = dict(
     batch_size=2,
     num_workers=4,
