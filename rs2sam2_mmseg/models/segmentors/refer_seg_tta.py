@@ -5,6 +5,7 @@ import torch
 from mmengine.model import BaseTTAModel
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
 from mmseg.utils import SampleList
 from torch import nn
 
@@ -77,7 +78,7 @@ class ReferSegTTAModel(BaseTTAModel):
         return merged
 
 
-def _unflipped_view(views: SampleList):
+def _unflipped_view(views: SampleList) -> SegDataSample:
     """The view without a flip: it holds the sentence as written."""
     for view in views:
         if not view.metainfo.get('flip', False):
