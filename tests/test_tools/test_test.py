@@ -42,9 +42,11 @@ def test_test_outputs(tmp_path, synthetic, trained):
 def test_test_tta(tmp_path, synthetic, trained):
     """--tta: every expression once, with its sentence as written."""
     work_dir, out = tmp_path / 'work_dir', tmp_path / 'expressions.csv'
-    result = run_tool('test.py', TINY_CONFIG, trained.checkpoint, '--tta',
-                      '--work-dir', str(work_dir), '--out', str(out),
-                      *data_options(synthetic.root))
+    show_dir = tmp_path / 'vis'
+    result = run_tool('test.py',
+                      TINY_CONFIG, trained.checkpoint, '--tta', '--work-dir',
+                      str(work_dir), '--out', str(out), '--show-dir',
+                      str(show_dir), *data_options(synthetic.root))
     assert '(flip TTA)' in result.stdout
     with open(work_dir / 'test_metrics_tta.json') as f:
         metrics = json.load(f)
@@ -62,6 +64,7 @@ def test_test_tta(tmp_path, synthetic, trained):
             row['sent_id']: row['text']
             for row in csv.DictReader(f)
         } == written
+    assert len(os.listdir(show_dir)) == len(written)
 
 
 def test_test_help():
