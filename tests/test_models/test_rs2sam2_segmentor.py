@@ -14,8 +14,10 @@ def _loss(model, batch):
 def test_loss_predict_tensor_modes():
     model = build_tiny()
     losses = _loss(model, demo_batch(2))
-    assert {'decode.loss_ce', 'decode.loss_dice', 'decode.loss_boundary',
-            'decode.loss_pseudo', 'decode.acc_seg'} <= set(losses)
+    assert {
+        'decode.loss_ce', 'decode.loss_dice', 'decode.loss_boundary',
+        'decode.loss_pseudo', 'decode.acc_seg'
+    } <= set(losses)
     model.eval()
     batch = demo_batch(2, ori_shape=(150, 120), size=96)
     batch['inputs'][1] = batch['inputs'][1][:, :, :77]  # keep-ratio resize
@@ -31,6 +33,28 @@ def test_loss_predict_tensor_modes():
         assert result.seg_logits.shape == (150, 120)
         assert set(result.pred_sem_seg.data.unique().tolist()) <= {0, 1}
         assert result.text == text
+
+
+@pytest.mark.parametrize('direction, dims', [('horizontal', (-1, )),
+                                             ('vertical', (-2, )),
+                                             ('diagonal', (-2, -1))])
+def test_predict_undoes_the_flip_of_the_input(direction, dims):
+    torch.manual_seed(0)
+    model = build_tiny().eval()
+    batch = demo_batch(2, ori_shape=(150, 120), size=96)
+    batch['inputs'][1] = batch['inputs'][1][:, :, :77]  # padded on the right
+    batch['inputs'] = [img.flip(dims) for img in batch['inputs']]
+    with torch.no_grad():
+        as_is = model(**model.data_preprocessor(batch, False), mode='predict')
+        for sample in batch['data_samples']:
+            sample.set_metainfo(dict(flip=True, flip_direction=direction))
+        undone = model(**model.data_preprocessor(batch, False), mode='predict')
+    for result, reference in zip(undone, as_is):
+        torch.testing.assert_close(result.seg_logits.data,
+                                   reference.seg_logits.data.flip(dims))
+        assert torch.equal(result.pred_sem_seg.data,
+                           reference.pred_sem_seg.data.flip(dims))
+        assert result.flip_direction == direction
 
 
 def test_gradients_frozen_sam2_trainable_rest():
@@ -54,15 +78,20 @@ def test_every_trainable_parameter_is_in_the_loss_graph():
     model = build_tiny()
     losses = _loss(model, demo_batch(2))
     sum(v for k, v in losses.items() if 'loss' in k).backward()
-    unused = [n for n, p in model.named_parameters()
-              if p.requires_grad and p.grad is None]
+    unused = [
+        n for n, p in model.named_parameters()
+        if p.requires_grad and p.grad is None
+    ]
     assert not unused
 
 
 def test_language_changes_the_prediction():
     model = build_tiny().eval()
-    batch = demo_batch(2, texts=['the red car on the left',
-                                 'the large white building at the bottom'])
+    batch = demo_batch(
+        2,
+        texts=[
+            'the red car on the left', 'the large white building at the bottom'
+        ])
     batch['inputs'][1] = batch['inputs'][0].clone()
     with torch.no_grad():
         data = model.data_preprocessor(batch, False)
@@ -91,8 +120,9 @@ def test_oversized_image_is_a_clear_error():
 def test_a_few_iterations_reduce_the_loss():
     torch.manual_seed(0)
     model = build_tiny()
-    optim = OptimWrapper(torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=2e-3))
+    optim = OptimWrapper(
+        torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                          lr=2e-3))
     batch = demo_batch(4)
     history = []
     for _ in range(12):

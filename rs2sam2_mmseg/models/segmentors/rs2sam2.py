@@ -131,7 +131,8 @@ class RS2SAM2(BaseSegmentor):
             names.append(name)
         return texts, names
 
-    def extract_feat(self, inputs: Tensor,
+    def extract_feat(self,
+                     inputs: Tensor,
                      data_samples: OptSampleList = None) -> Tuple[dict, dict]:
         """Union encoder then language-adapted SAM2 image encoder.
 
@@ -164,8 +165,8 @@ class RS2SAM2(BaseSegmentor):
             'RS2SAM2 needs the sentences: call predict(inputs, data_samples) '
             "or forward(inputs, data_samples, mode='tensor').")
 
-    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str,
-                                                                    Tensor]:
+    def loss(self, inputs: Tensor,
+             data_samples: SampleList) -> Dict[str, Tensor]:
         """Loss terms, prefixed ``decode.``.
 
         Args:
@@ -194,7 +195,9 @@ class RS2SAM2(BaseSegmentor):
 
         Returns:
             list[SegDataSample]: With ``seg_logits`` (sigmoid, (1, H, W))
-            and ``pred_sem_seg`` (0/1, (1, H, W)) at ``ori_shape``.
+            and ``pred_sem_seg`` (0/1, (1, H, W)) at ``ori_shape``, flips
+            of the input undone ('horizontal', 'vertical' and, unlike
+            mmseg, 'diagonal').
         """
         logits = self._forward(inputs, data_samples)
         logits = resize(
@@ -202,7 +205,23 @@ class RS2SAM2(BaseSegmentor):
             inputs.shape[-2:],
             mode='bilinear',
             align_corners=self.align_corners)
+        # mmseg undoes one direction: let it undo the horizontal half of a
+        # diagonal flip (after cropping the padding), the vertical half is
+        # undone here at the original resolution
+        diagonal = [
+            sample.metainfo.get('flip')
+            and sample.metainfo.get('flip_direction') == 'diagonal'
+            for sample in data_samples or []
+        ]
+        for sample, flipped in zip(data_samples or [], diagonal):
+            if flipped:
+                sample.set_metainfo(dict(flip_direction='horizontal'))
         results = self.postprocess_result(logits, data_samples)
+        for sample, flipped in zip(results, diagonal):
+            if flipped:
+                sample.set_metainfo(dict(flip_direction='diagonal'))
+                for field in (sample.seg_logits, sample.pred_sem_seg):
+                    field.data = field.data.flip(-2)
         if self.single_region:
             for sample in results:
                 pred = sample.pred_sem_seg.data
