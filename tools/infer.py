@@ -3,7 +3,8 @@
 For every sentence the binary mask (0/255 PNG) and an overlay with the
 sentence printed above the image are written to --out-dir as
 <image>_<index>_<sentence>_mask.png and ..._overlay.png; the mask area and
-the paths are printed.
+the paths are printed. --tta averages the image as is and flipped, each
+flip with its sentence flipped (the config's tta_pipeline).
 
 Example:
     python tools/infer.py demo.jpg "the red car on the left" \
@@ -68,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
         '--device',
         default='cpu',
         help="'cpu', 'cuda', 'cuda:1', ... (default: %(default)s)")
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help="test-time augmentation: average the config's tta_pipeline "
+        'views (the image as is and flipped, each with its sentence '
+        'flipped)')
     add_cfg_options(parser)
     return parser
 
@@ -78,7 +85,7 @@ def main() -> None:
     sentences = check_sentences([args.sentence, *args.more])
     image = read_image(args.image)
     model = init_referring_model(args.config, args.checkpoint, args.device,
-                                 args.cfg_options)
+                                 args.cfg_options, args.tta)
     results = inference_referring_model(model, image, sentences)
     stem = osp.splitext(osp.basename(args.image))[0]
     os.makedirs(args.out_dir, exist_ok=True)

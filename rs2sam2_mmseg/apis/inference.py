@@ -7,13 +7,14 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.model import BaseTTAModel
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import nn
 
-from ..utils import load_config
+from ..utils import load_config, tta_model_config
 
 ImageType = Union[str, np.ndarray]
 TextType = Union[str, Sequence[str]]
@@ -25,7 +26,8 @@ ANNOTATION_LOADERS = ('LoadReferringAnnotations', 'LoadAnnotations')
 def init_referring_model(config: Union[str, Config],
                          checkpoint: Optional[str] = None,
                          device: str = 'cpu',
-                         cfg_options: Optional[dict] = None) -> nn.Module:
+                         cfg_options: Optional[dict] = None,
+                         tta: bool = False) -> nn.Module:
     """Build a referring segmentor from a config and load a checkpoint.
 
     Args:
@@ -37,6 +39,10 @@ def init_referring_model(config: Union[str, Config],
             for the task. Defaults to None.
         device (str): 'cpu', 'cuda', 'cuda:1', ... Defaults to 'cpu'.
         cfg_options (dict, optional): Config overrides. Defaults to None.
+        tta (bool): Wrap the model in the config's ``tta_model``:
+            :func:`inference_referring_model` then averages the views of
+            its ``tta_pipeline`` (the image as is and flipped, each with its
+            sentence flipped). Defaults to False.
 
     Returns:
         nn.Module: The model in eval mode, with ``model.cfg`` attached.
@@ -46,7 +52,7 @@ def init_referring_model(config: Union[str, Config],
     if checkpoint is not None and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint {checkpoint!r} does not exist')
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model = MODELS.build(cfg.model)
+    model = MODELS.build(tta_model_config(cfg) if tta else cfg.model)
     if checkpoint is None:
         model.init_weights()
     else:
@@ -55,24 +61,37 @@ def init_referring_model(config: Union[str, Config],
     return model.to(device).eval()
 
 
-def inference_pipeline(cfg: Config) -> Compose:
+def inference_pipeline(cfg: Config, tta: bool = False) -> Compose:
     """The config's test pipeline for an in-memory image, no annotation.
 
     Args:
         cfg (Config): The model's config.
+        tta (bool): Use its ``tta_pipeline`` (views of the image) instead.
+            Defaults to False.
 
     Returns:
         Compose: The pipeline; its input is
         ``dict(img=BGR array, text=str, sent_id=int)``.
     """
-    steps = []
-    for step in cfg.test_dataloader.dataset.pipeline:
+    steps = cfg.tta_pipeline if tta else cfg.test_dataloader.dataset.pipeline
+    return Compose(_without_annotations(steps))
+
+
+def _without_annotations(steps: Sequence[dict]) -> List[dict]:
+    """Pipeline steps for an array: no annotation loader, no file read."""
+    kept = []
+    for step in steps:
         if step['type'] in ANNOTATION_LOADERS:
             continue
         if step['type'] == 'LoadImageFromFile':
             step = dict(type='LoadImageFromNDArray')
-        steps.append(step)
-    return Compose(steps)
+        elif step['type'] == 'TestTimeAug':
+            views = [
+                _without_annotations(group) for group in step['transforms']
+            ]
+            step = dict(step, transforms=[group for group in views if group])
+        kept.append(step)
+    return kept
 
 
 def read_image(image: ImageType) -> np.ndarray:
@@ -125,7 +144,8 @@ def inference_referring_model(model: nn.Module, image: ImageType,
     All sentences of the image run as one batch.
 
     Args:
-        model (nn.Module): From :func:`init_referring_model`.
+        model (nn.Module): From :func:`init_referring_model` (with
+            ``tta=True``, each sentence's views are merged into one mask).
         image (str | np.ndarray): Image path or BGR array (H, W, 3).
         text (str | Sequence[str]): One referring expression, or several
             for the same image.
@@ -139,12 +159,14 @@ def inference_referring_model(model: nn.Module, image: ImageType,
     texts = check_sentences(text)
     array = read_image(image)
     path = image if isinstance(image, str) else ''
-    pipeline = inference_pipeline(model.cfg)
+    tta = isinstance(model, BaseTTAModel)
+    pipeline = inference_pipeline(model.cfg, tta)
     data = []
     for i, sentence in enumerate(texts):
         item = pipeline(dict(img=array.copy(), text=sentence, sent_id=i))
         # LoadImageFromNDArray sets img_path None; keep the file name
-        item['data_samples'].set_metainfo(dict(img_path=path))
+        for sample in item['data_samples'] if tta else [item['data_samples']]:
+            sample.set_metainfo(dict(img_path=path))
         data.append(item)
     with torch.no_grad():
         results = model.test_step(pseudo_collate(data))

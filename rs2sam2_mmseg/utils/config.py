@@ -258,6 +258,31 @@ def changed_recipe(cfg: Config, work_dir: str) -> Optional[str]:
             f'{" / ".join(changed)} than {cfg.filename}')
 
 
+def tta_model_config(cfg: Config) -> dict:
+    """The config's model wrapped in its ``tta_model`` (test-time aug).
+
+    Args:
+        cfg (Config): A config with ``tta_model`` and ``tta_pipeline``
+            (see ``configs/_base_/default_runtime.py`` and
+            ``configs/_base_/datasets/rrsisd.py``).
+
+    Returns:
+        dict: ``tta_model`` with ``module=cfg.model``; its
+        ``data_preprocessor`` is the model's own (the Runner would
+        otherwise hand the wrapper the config's top-level one, that of the
+        full-scale model).
+    """
+    missing = [key for key in ('tta_pipeline', 'tta_model') if key not in cfg]
+    if missing:
+        raise KeyError(f'--tta needs {" and ".join(missing)} in the config; '
+                       'see configs/_base_/datasets/rrsisd.py and '
+                       'configs/_base_/default_runtime.py')
+    return dict(
+        cfg.tta_model,
+        module=cfg.model,
+        data_preprocessor=cfg.model.data_preprocessor)
+
+
 def configure_test(cfg: Config,
                    checkpoint: str,
                    out: Optional[str] = None,
@@ -296,21 +321,8 @@ def configure_test(cfg: Config,
         raise ValueError(f'--out {out!r}: use a .csv or .pkl file')
     cfg.load_from = checkpoint
     if tta:
-        missing = [
-            key for key in ('tta_pipeline', 'tta_model') if key not in cfg
-        ]
-        if missing:
-            raise KeyError(
-                f'--tta needs {" and ".join(missing)} in the config; see '
-                'configs/_base_/datasets/rrsisd.py and '
-                'configs/_base_/default_runtime.py')
+        cfg.model = tta_model_config(cfg)
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        # the model's own preprocessor: the Runner would otherwise hand the
-        # config's top-level one (the full-scale model's) to the wrapper
-        cfg.model = dict(
-            cfg.tta_model,
-            module=cfg.model,
-            data_preprocessor=cfg.model.data_preprocessor)
     if text_ablation != 'none':
         cfg.test_dataloader.dataset = dict(
             type='TextAblationDataset',

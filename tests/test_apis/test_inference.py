@@ -58,6 +58,29 @@ def test_sentences_batched(model, image):
                                    single.seg_logits.data)
 
 
+def test_tta_averages_the_flipped_views(tmp_path, model, image):
+    path = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+    tta = init_referring_model(TINY_CONFIG, path, tta=True)
+    steps = inference_pipeline(tta.cfg, tta=True).transforms
+    assert [type(t).__name__
+            for t in steps] == ['LoadImageFromNDArray', 'TestTimeAug']
+    result = inference_referring_model(tta, image, TEXTS[0])
+    assert result.text == TEXTS[0] and not result.flip
+    assert result.pred_sem_seg.data.shape == (1, 80, 120)
+    # the same views one by one: image and sentence flipped, mask back
+    views = [((), TEXTS[0]), ((1, ), TEXTS[0].replace('left', 'right')),
+             ((0, ), TEXTS[0])]
+    logits = []
+    for axes, text in views:
+        view = np.ascontiguousarray(np.flip(image, axes))
+        prob = inference_referring_model(model, view, text).seg_logits.data
+        dims = [a - 2 for a in axes]  # image (H, W) axes -> (1, H, W) dims
+        logits.append(torch.logit(prob.flip(dims) if dims else prob, 1e-6))
+    torch.testing.assert_close(result.seg_logits.data,
+                               torch.stack(logits).mean(0).sigmoid())
+
+
 def test_pipeline_has_no_annotation_loader(model):
     steps = [
         type(t).__name__ for t in inference_pipeline(model.cfg).transforms

@@ -5,21 +5,24 @@ import re
 
 import mmcv
 import numpy as np
+import pytest
 
 from .utils import (TINY_CONFIG, assert_cli_error, assert_documented, run_tool)
 
 SENTENCES = ('the red car on the left', 'the largest building')
 
 
-def test_infer(tmp_path, synthetic, trained):
-    """Per sentence: a 0/255 mask at the image size, an overlay, an area.
+@pytest.mark.parametrize('options', [[], ['--tta']])
+def test_infer(tmp_path, synthetic, trained, options):
+    """Per sentence: a 0/255 mask at the image size, an overlay, an area
+    (with and without flip test-time augmentation).
     """
     image = osp.join(synthetic.root, 'images', 'rrsisd', 'JPEGImages',
                      sorted(synthetic.test_images)[0])
     out_dir = tmp_path / 'infer'
     result = run_tool('infer.py', image, SENTENCES[0], '--sentence',
                       SENTENCES[1], '--config', TINY_CONFIG, '--checkpoint',
-                      trained.checkpoint, '--out-dir', str(out_dir))
+                      trained.checkpoint, '--out-dir', str(out_dir), *options)
     height, width = mmcv.imread(image).shape[:2]
     areas = re.findall(r'mask area (\d+) px', result.stdout)
     assert len(areas) == len(SENTENCES)
