@@ -274,8 +274,9 @@ def tta_model_config(cfg: Config) -> dict:
     """
     missing = [key for key in ('tta_pipeline', 'tta_model') if key not in cfg]
     if missing:
-        raise KeyError(f'--tta needs {" and ".join(missing)} in the config; '
-                       'see configs/_base_/datasets/rrsisd.py and '
+        raise KeyError(f'Test-time augmentation (--tta) needs '
+                       f'{" and ".join(missing)} in the config; see '
+                       'configs/_base_/datasets/rrsisd.py and '
                        'configs/_base_/default_runtime.py')
     return dict(
         cfg.tta_model,

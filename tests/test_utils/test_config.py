@@ -144,7 +144,7 @@ def test_configure_test_tta(tmp_path, cfg):
         data_preprocessor=model.data_preprocessor)
     # the ablation wraps the dataset that runs the TTA views
     assert cfg.test_dataloader.dataset.dataset.pipeline == cfg.tta_pipeline
-    with pytest.raises(KeyError, match='--tta needs tta_pipeline'):
+    with pytest.raises(KeyError, match=r'\(--tta\) needs tta_pipeline and tta_model'):
         configure_test(Config(), str(checkpoint), tta=True)
 
 
