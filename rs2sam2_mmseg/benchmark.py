@@ -4,7 +4,8 @@ One run measures five phases of the same config, batch and input size:
 
 .. code:: text
 
-    rs2sam2_infer     RS2-SAM2 forward, eval + no_grad (mask logits S/4)
+    rs2sam2_infer     RS2-SAM2 forward, eval + no_grad (mask logits S/4,
+                      or S with the head's refiner)
     sam2_infer        bare SAM2 (image encoder + prompt encoder + mask
                       decoder of the same SAM2 config), same input
     rs2sam2_train     RS2-SAM2 forward + backward + AdamW step over its
@@ -296,7 +297,7 @@ class Workload:
         self.model.to(device)
 
     def predict(self) -> Tensor:
-        """Mask logits, (B, 1, S/4, S/4)."""
+        """Mask logits, (B, 1, S/4, S/4) (S x S with a refiner)."""
         if self.is_rs2sam2:
             return self.model(self.inputs, self.samples, mode='tensor')
         return self.model(self.inputs)

@@ -100,6 +100,11 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             a pretrained SAM2 decoder follows mask prompts already, so the
             paper configs leave it off. The pseudo-mask still learns from
             ``loss_pseudo`` and the dense prompt only. Defaults to False.
+        refiner (dict, optional): Config of a module that refines the S/4
+            mask logits to the input resolution with the image
+            (``ImageGuidedMaskRefiner``; ``feat_dims`` is filled in); the
+            head then outputs (B, 1, S, S). Defaults to None (S/4 output,
+            as SAM2).
         threshold (float): Sigmoid threshold of the binary prediction.
             Defaults to 0.5.
         loss_decode (dict | Sequence[dict]): Mask losses, each called as
@@ -121,6 +126,7 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
                  train_prompt_encoder: bool = True,
                  train_mask_decoder: bool = True,
                  prompt_residual: bool = False,
+                 refiner: OptConfigType = None,
                  threshold: float = 0.5,
                  loss_decode: ConfigType = (
                      dict(type='CrossEntropyLoss', use_sigmoid=True,
@@ -151,6 +157,8 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
         dims = model_cfg.image_encoder.neck.d_model
         self.no_mem_embed = nn.Parameter(torch.zeros(1, 1, dims))
         self.mpg = MaskPromptGenerator(text_dims, mpg_heads)
+        self.refiner = MODELS.build(dict(
+            refiner, feat_dims=dims)) if refiner else None
         self.sparse_proj = nn.Sequential(
             nn.Linear(text_dims, dims), nn.GELU(), nn.Linear(dims, dims))
         if isinstance(loss_decode, dict):
@@ -196,8 +204,10 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             self.no_mem_embed.data.copy_(state_dict[SAM2_NO_MEM_EMBED])
         return report
 
-    def forward(self, feats: Dict[str, List[Tensor]],
-                union_out: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    def forward(self,
+                feats: Dict[str, List[Tensor]],
+                union_out: Dict[str, Tensor],
+                inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Predict the mask.
 
         Args:
@@ -207,10 +217,13 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
                 ``vis`` (B, Nv, C). An optional ``'sam2'`` entry (a copy
                 with scaled gradient, see ``RS2SAM2.union_grad_scale``)
                 feeds the sparse prompt instead of ``cls``.
+            inputs (Tensor, optional): The normalised images (B, 3, S, S);
+                required with a ``refiner``. Defaults to None.
 
         Returns:
-            dict[str, Tensor]: ``seg_logits`` (B, 1, S/4, S/4) and
-            ``pseudo_logits`` (B, 1, gh, gw).
+            dict[str, Tensor]: ``seg_logits`` (B, 1, S/4, S/4), or
+            (B, 1, S, S) with a ``refiner``, and ``pseudo_logits``
+            (B, 1, gh, gw).
         """
         fpn = feats['backbone_fpn']
         cls = union_out['cls']
@@ -233,11 +246,19 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
                 masks.shape[-2:],
                 mode='bilinear',
                 align_corners=False)
+        if self.refiner is not None:
+            if inputs is None:
+                raise ValueError(
+                    'SAM2MaskPromptHead has a refiner, which needs the input '
+                    'images: call it as head(feats, union_out, inputs).')
+            masks = self.refiner(masks, inputs, fpn[0])
         return dict(seg_logits=masks.float(), pseudo_logits=pseudo.float())
 
-    def loss(self, feats: Dict[str, List[Tensor]], union_out: Dict[str,
-                                                                   Tensor],
-             data_samples: SampleList) -> Dict[str, Tensor]:
+    def loss(self,
+             feats: Dict[str, List[Tensor]],
+             union_out: Dict[str, Tensor],
+             data_samples: SampleList,
+             inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Forward and compute every loss term.
 
         Args:
@@ -246,13 +267,15 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
                 any, weighs the boundary loss).
             data_samples (list[SegDataSample]): With ``gt_sem_seg``
                 (1, S, S), 0/1 and ``ignore_index`` on padding.
+            inputs (Tensor, optional): The normalised images (B, 3, S, S);
+                required with a ``refiner``. Defaults to None.
 
         Returns:
             dict[str, Tensor]: One entry per loss term (``loss_ce``,
             ``loss_dice``, ``loss_boundary``, ``loss_pseudo``) plus
             ``acc_seg`` (pixel accuracy in percent, not a loss).
         """
-        out = self.forward(feats, union_out)
+        out = self.forward(feats, union_out, inputs)
         target = torch.stack(
             [ds.gt_sem_seg.data[0] for ds in data_samples]).long()  # (B,S,S)
         size = target.shape[-2:]

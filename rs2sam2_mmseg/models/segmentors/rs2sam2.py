@@ -29,7 +29,8 @@ class RS2SAM2(BaseSegmentor):
                                             txt_mask (B, L), cls (B, C)
           -> backbone(inputs, union_out')   SAM2 Hiera + BHF: backbone_fpn
                                             at S/4, S/8, S/16
-          -> decode_head(feats, union_out)  mask logits (B, 1, S/4, S/4)
+          -> decode_head(feats, union_out,  mask logits (B, 1, S/4, S/4);
+                         inputs)            (B, 1, S, S) with its refiner
           loss():    decode_head.loss (keys prefixed 'decode.')
           predict(): logits resized to S, padding cropped, resized to each
                      sample's ori_shape; pred_sem_seg = sigmoid > threshold
@@ -181,7 +182,8 @@ class RS2SAM2(BaseSegmentor):
         """
         feats, union_out = self.extract_feat(inputs, data_samples)
         return add_prefix(
-            self.decode_head.loss(feats, union_out, data_samples), 'decode')
+            self.decode_head.loss(feats, union_out, data_samples, inputs),
+            'decode')
 
     def predict(self,
                 inputs: Tensor,
@@ -232,10 +234,10 @@ class RS2SAM2(BaseSegmentor):
     def _forward(self,
                  inputs: Tensor,
                  data_samples: OptSampleList = None) -> Tensor:
-        """Mask logits at S / 4.
+        """Mask logits at S / 4, or at S with the head's refiner.
 
         Returns:
-            Tensor: (B, 1, S/4, S/4).
+            Tensor: (B, 1, S/4, S/4) or (B, 1, S, S).
         """
         feats, union_out = self.extract_feat(inputs, data_samples)
-        return self.decode_head(feats, union_out)['seg_logits']
+        return self.decode_head(feats, union_out, inputs)['seg_logits']
