@@ -72,7 +72,9 @@ tta_pipeline = [
         transforms=[[test_pipeline[1]], _base_.tta_flips, [test_pipeline[2]],
                     [test_pipeline[3]]])
 ]
-# 2 CPU cores: loading in the main process beats a worker competing for them
+# 2 CPU cores: loading in the main process beats a worker competing for them.
+# The batch is global: `make demo` trains it as 2 DDP processes of 16 (one
+# thread each, 7-15% faster per iteration than one 2-thread process)
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,
@@ -92,7 +94,7 @@ test_dataloader = dict(
     persistent_workers=False,
     dataset=dict(data_root=data_root, split='test', pipeline=test_pipeline))
 
-max_iters = 1300  # training: 7.5-8.5 minutes on 2 CPU cores
+max_iters = 1400  # `make demo` training: 8-8.5 minutes on 2 CPU cores
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.01, fused=True),

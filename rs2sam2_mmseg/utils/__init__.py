@@ -1,6 +1,6 @@
 """Config, command-line and report helpers of the tools."""
 from .cli import (USER_ERRORS, add_cfg_options, add_runner_arguments,
-                  parse_tool_args, run_cli, tool_parser)
+                  free_port, parse_tool_args, run_cli, tool_parser)
 from .config import (LAUNCHERS, PRETRAINED_PATHS, TEXT_ABLATIONS,
                      apply_pretrained_paths, changed_recipe, configure_amp,
                      configure_launcher, configure_resume, configure_test,
@@ -14,7 +14,7 @@ from .weights import (LAYOUTS, OPEN_CLIP_LAYOUT, RS2SAM2_LAYOUT, SAM2_LAYOUT,
                       save_init_checkpoint)
 
 __all__ = [
-    'USER_ERRORS', 'add_cfg_options', 'add_runner_arguments',
+    'USER_ERRORS', 'add_cfg_options', 'add_runner_arguments', 'free_port',
     'parse_tool_args', 'run_cli', 'tool_parser', 'LAUNCHERS',
     'PRETRAINED_PATHS', 'TEXT_ABLATIONS', 'apply_pretrained_paths',
     'changed_recipe', 'configure_amp', 'configure_launcher',

@@ -3,6 +3,7 @@ import argparse
 import gc
 import os
 import pickle
+import socket
 import sys
 from typing import Callable
 
@@ -16,6 +17,13 @@ from .config import LAUNCHERS
 #: reported in one line. Anything else keeps its traceback.
 USER_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError,
                ValueError, KeyError, pickle.UnpicklingError)
+
+
+def free_port() -> int:
+    """A local TCP port nobody listens on now (torchrun's ``PORT``)."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 def tool_parser(doc: str) -> argparse.ArgumentParser:

@@ -9,7 +9,8 @@ import os.path as osp
 import pickle
 import subprocess
 
-from .utils import TINY_CONFIG, TOOLS, data_options, free_port, run, tool_env
+from rs2sam2_mmseg.utils import free_port
+from .utils import TINY_CONFIG, TOOLS, data_options, run, tool_env
 
 
 def test_dist_train(tmp_path, synthetic):

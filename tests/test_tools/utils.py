@@ -2,7 +2,6 @@
 import os
 import os.path as osp
 import runpy
-import socket
 import subprocess
 import sys
 from typing import Dict, List, Sequence
@@ -83,13 +82,6 @@ def data_options(data_root: str, max_iters: int = 2) -> List[str]:
             f'{loader}_dataloader.num_workers=0'
         ]
     return ['--cfg-options', *options]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def tool_module(tool: str) -> dict:

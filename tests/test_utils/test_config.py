@@ -8,10 +8,11 @@ from mmengine.config import Config
 
 from rs2sam2_mmseg.utils import (changed_recipe, configure_amp,
                                  configure_launcher, configure_resume,
-                                 configure_test, load_config, set_work_dir)
+                                 configure_test, free_port, load_config,
+                                 set_work_dir)
 from rs2sam2_mmseg.utils.cli import shutdown_distributed
 from ..test_models.utils import REPO
-from ..test_tools.utils import TINY_CONFIG, free_port
+from ..test_tools.utils import TINY_CONFIG
 
 PAPER_CONFIG = osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py')
 no_cuda = pytest.mark.skipif(

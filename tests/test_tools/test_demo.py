@@ -1,0 +1,47 @@
+"""tools/demo.py: how it launches training on one or several processes."""
+import argparse
+import os.path as osp
+import sys
+
+import pytest
+
+from rs2sam2_mmseg.utils import load_config
+from .utils import TINY_CONFIG, TOOLS, tool_module
+
+
+def _train_command(nproc):
+    demo = tool_module('demo.py')
+    cfg = load_config(TINY_CONFIG)
+    args = argparse.Namespace(
+        config=TINY_CONFIG, work_dir='work_dirs/x', nproc=nproc)
+    return (*demo['train_command'](cfg, args), cfg)
+
+
+def test_one_process_runs_train_py_with_the_config_batch():
+    cmd, env, cfg = _train_command(1)
+    assert cmd == [
+        sys.executable,
+        osp.join(TOOLS, 'train.py'), TINY_CONFIG, '--work-dir', 'work_dirs/x',
+        '--resume'
+    ]
+    assert env == {} and cfg.train_dataloader.batch_size == 32
+
+
+def test_two_processes_split_the_batch_through_torchrun():
+    cmd, env, cfg = _train_command(2)
+    assert cmd[:4] == [
+        'bash', osp.join(TOOLS, 'dist_train.sh'), TINY_CONFIG, '2'
+    ]
+    assert cmd[-2:] == ['--cfg-options', 'train_dataloader.batch_size=16']
+    assert '--resume' in cmd
+    # the recipe check compares the batch each process really trains with
+    assert cfg.train_dataloader.batch_size == 16
+    assert env['PYTHON'] == sys.executable
+    assert int(env['OMP_NUM_THREADS']) >= 1 and int(env['PORT']) > 0
+
+
+def test_a_process_count_that_does_not_divide_the_batch_is_refused():
+    with pytest.raises(ValueError, match='must divide the batch size 32'):
+        _train_command(3)
+    with pytest.raises(ValueError, match='--nproc must be at least 1'):
+        _train_command(0)
