@@ -19,6 +19,7 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 import mmcv
+import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
@@ -56,11 +57,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--nproc',
         type=int,
-        default=min(2,
-                    os.cpu_count() or 1),
+        default=min(2, torch.get_num_threads()),
         help='training processes (DDP through torchrun, gloo on CPU); the '
-        "config's batch is split among them (default: 2 where the machine "
-        'has 2 cores or more)')
+        "config's batch and torch's threads are split among them "
+        '(default: 2 where torch uses 2 threads or more)')
     parser.add_argument(
         '--num-vis',
         type=int,
@@ -88,7 +88,7 @@ def train_command(
 
     With several processes (``tools/dist_train.sh``: torchrun, DDP) each
     gets ``batch_size / nproc`` samples, so the global batch is the
-    config's, and ``cores / nproc`` threads; ``cfg`` gets the same
+    config's, and 1 / nproc of torch's threads; ``cfg`` gets the same
     per-process batch, so that the recipe check of a resumed run compares
     what was really trained.
 
@@ -110,7 +110,7 @@ def train_command(
         raise ValueError(f'--nproc {args.nproc} must divide the batch size '
                          f'{batch} of {args.config}.')
     cfg.train_dataloader.batch_size = batch // args.nproc
-    threads = max(1, (os.cpu_count() or 1) // args.nproc)
+    threads = max(1, torch.get_num_threads() // args.nproc)
     cmd = [
         'bash',
         osp.join(TOOLS, 'dist_train.sh'), args.config,
