@@ -100,11 +100,14 @@ def train_command(
     Returns:
         tuple: The command and the environment variables to add.
     """
-    base = [args.config, '--work-dir', args.work_dir, '--resume']
+    options = ['--work-dir', args.work_dir, '--resume']
     if args.nproc < 1:
         raise ValueError(f'--nproc must be at least 1, got {args.nproc}.')
     if args.nproc == 1:
-        return [sys.executable, osp.join(TOOLS, 'train.py'), *base], {}
+        return [
+            sys.executable,
+            osp.join(TOOLS, 'train.py'), args.config, *options
+        ], {}
     batch = cfg.train_dataloader.batch_size
     if batch % args.nproc:
         raise ValueError(f'--nproc {args.nproc} must divide the batch size '
@@ -114,8 +117,8 @@ def train_command(
     cmd = [
         'bash',
         osp.join(TOOLS, 'dist_train.sh'), args.config,
-        str(args.nproc), *base[1:], '--cfg-options',
-        f'train_dataloader.batch_size={batch // args.nproc}'
+        str(args.nproc), *options, '--cfg-options',
+        f'train_dataloader.batch_size={cfg.train_dataloader.batch_size}'
     ]
     env = dict(
         PYTHON=sys.executable,
