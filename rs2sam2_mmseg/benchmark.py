@@ -55,7 +55,8 @@ from torch import Tensor, nn
 
 from .models.utils import (build_sam2_heads, build_sam2_image_encoder,
                            decode_sam2_masks, format_parameter_table,
-                           load_sam2_model_cfg, parameter_table)
+                           load_sam2_model_cfg, parameter_table,
+                           resize_to_sam2_input)
 from .utils import load_config
 
 #: Sentences of the synthetic batch (typical RRSIS-D lengths).
@@ -197,7 +198,8 @@ class SAM2Baseline(nn.Module):
     :mod:`rs2sam2_mmseg.models.utils.sam2_parts` from SAM2's own config
     (the same parts and sizes as the RS2-SAM2 model), prompted as
     ``SAM2ImagePredictor`` does with a mask input only: a dense prompt of
-    zeros, no points, single-mask output.
+    zeros, no points, single-mask output. Images are resized to SAM2's
+    ``image_size`` first, as SAM2's transforms (and RS2-SAM2's encoder) do.
 
     Args:
         backbone (dict): The RS2-SAM2 backbone config (``sam2_cfg``,
@@ -208,9 +210,10 @@ class SAM2Baseline(nn.Module):
 
     def __init__(self, backbone: dict, decode_head: dict) -> None:
         super().__init__()
-        self.image_encoder = build_sam2_image_encoder(
-            load_sam2_model_cfg(backbone['sam2_cfg'],
-                                backbone.get('sam2_overrides')))
+        encoder_cfg = load_sam2_model_cfg(backbone['sam2_cfg'],
+                                          backbone.get('sam2_overrides'))
+        self.image_size = int(encoder_cfg.image_size)
+        self.image_encoder = build_sam2_image_encoder(encoder_cfg)
         heads_cfg = load_sam2_model_cfg(decode_head['sam2_cfg'],
                                         decode_head.get('sam2_overrides'))
         self.prompt_encoder, self.mask_decoder = build_sam2_heads(
@@ -222,11 +225,12 @@ class SAM2Baseline(nn.Module):
         """Predict one mask per image.
 
         Args:
-            images (Tensor): (B, 3, S, S), normalised for SAM2.
+            images (Tensor): (B, 3, H, W), normalised for SAM2.
 
         Returns:
-            Tensor: Mask logits, (B, 1, S/4, S/4).
+            Tensor: Mask logits, (B, 1, S/4, S/4), S = SAM2's image_size.
         """
+        images = resize_to_sam2_input(images, self.image_size)
         fpn = self.image_encoder(images)['backbone_fpn']
         mask_prompt = images.new_zeros(
             len(images), 1, *self.prompt_encoder.mask_input_size)
@@ -511,7 +515,7 @@ def run_benchmark(options: BenchmarkOptions,
 
     Returns:
         dict: The settings (``config``, ``device``, ``batch_size``,
-        ``input_size`` used, ``config_input_size``,
+        ``input_size`` used, ``config_input_size``, ``sam2_image_size``,
         ``union_encoder_image_size``, ``config_with_cp``, ``amp``,
         ``iters``, ``warmup``, ``torch``), ``phases`` (key -> result of
         :func:`measure_phase` plus ``label``), ``params`` (model -> rows)
@@ -530,6 +534,10 @@ def run_benchmark(options: BenchmarkOptions,
         batch_size=options.batch_size,
         input_size=cfg.model.data_preprocessor.size[0],
         config_input_size=config_size,
+        sam2_image_size=int(
+            load_sam2_model_cfg(
+                cfg.model.backbone.sam2_cfg,
+                cfg.model.backbone.get('sam2_overrides')).image_size),
         union_encoder_image_size=cfg.model.union_encoder.image_size,
         config_with_cp=cfg.model.backbone.get('with_cp', False),
         amp=options.amp,
@@ -570,8 +578,9 @@ def format_report(report: dict) -> str:
     lines = [
         f'config {report["config"]} | {report["device_name"]}'
         f'{f" ({min(threads)} threads)" if threads else ""} | batch '
-        f'{report["batch_size"]} | SAM2 input {size} px (config '
-        f'{report["config_input_size"]}) | union encoder '
+        f'{report["batch_size"]} | input {size} px (config '
+        f'{report["config_input_size"]}) | SAM2 encodes it at '
+        f'{report["sam2_image_size"]} px | union encoder '
         f'{report["union_encoder_image_size"]} px | '
         f'{"bf16 autocast" if report["amp"] else "fp32"} | median of '
         f'{report["iters"]} after {report["warmup"]} warm-up | config '

@@ -61,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--input-size',
         type=int,
-        help="SAM2 input side (a multiple of 32) instead of the config's, "
-        'e.g. to fit a CPU; the union encoder keeps its own size')
+        help="input side and SAM2's image size (a multiple of 32) instead "
+        "of the config's, e.g. to fit a CPU; the union encoder keeps its "
+        'own size')
     parser.add_argument(
         '--threads',
         type=int,

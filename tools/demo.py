@@ -127,6 +127,25 @@ def train_command(
     return cmd, env
 
 
+def trained_iterations(checkpoint: str) -> int:
+    """The iteration a checkpoint was saved at."""
+    return int(
+        torch.load(checkpoint, map_location='cpu',
+                   weights_only=True)['meta']['iter'])
+
+
+def budget_note(cfg: Config) -> str:
+    """How the config bounds training: its time budget and max_iters."""
+    budgets = [
+        hook['minutes'] for hook in cfg.get('custom_hooks', [])
+        if hook['type'] == 'TrainTimeBudgetHook'
+    ]
+    limit = f'at most {cfg.train_cfg.max_iters} iterations'
+    if budgets:
+        return f'as many as fit {budgets[0]:g} min, {limit}'
+    return limit
+
+
 def draw_examples(cfg, checkpoint: str, out_dir: str, num: int) -> list:
     """Overlay prediction, GT contour and sentence for ``num`` test samples,
     spread evenly over the test split."""
@@ -173,9 +192,11 @@ def main() -> None:
             f'\n=== {stale}: not resuming it; moved it to {aside} and '
             'training afresh',
             flush=True)
+    train_start = time.time()
     run(
         f'train on {args.nproc} process(es) (progress: iteration log with '
         'ETA)', train_cmd, train_env)
+    train_minutes = (time.time() - train_start) / 60
     with open(osp.join(args.work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     results = {}
@@ -214,7 +235,9 @@ def main() -> None:
     rows = [(kind, value, tta[kind]) for kind, value in plain.items()]
     print('\n' +
           format_table(('sentence type', 'mIoU', 'mIoU flip TTA'), rows))
-    print(f'\ncheckpoint:   {checkpoint}\n'
+    print(f'\ntraining:     {trained_iterations(checkpoint)} iterations, '
+          f'{train_minutes:.1f} min in this run ({budget_note(cfg)})\n'
+          f'checkpoint:   {checkpoint}\n'
           f'metrics:      {args.work_dir}/test_metrics.json, '
           f'test_metrics_tta.json, test_metrics_shuffle.json\n'
           f'per sentence: {results["sentences"][1]}\n'

@@ -1,4 +1,4 @@
 """Training-loop components (registry HOOKS)."""
-from .hooks import NonFiniteLossHook, batch_sample_ids
+from .hooks import NonFiniteLossHook, TrainTimeBudgetHook, batch_sample_ids
 
-__all__ = ['NonFiniteLossHook', 'batch_sample_ids']
+__all__ = ['NonFiniteLossHook', 'TrainTimeBudgetHook', 'batch_sample_ids']

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from rs2sam2_mmseg.models.backbones.bhf_adapter import BHFAdapter
-from .utils import build_tiny, official_tiny_sam2
+from .utils import build_tiny, official_tiny_sam2, tiny_cfg
 
 
 def _union(batch=2, length=5, dims=64, grid=64):
@@ -166,3 +166,18 @@ def test_adapter_reads_the_running_text_normalised():
     x_small, _ = adapter.fuse(x, text, mask)
     x_large, _ = adapter.fuse(x, 1e4 * text, mask)
     torch.testing.assert_close(x_large, x_small, rtol=1e-4, atol=1e-4)
+
+
+def test_inputs_are_resized_to_the_sam2_image_size():
+    overrides = tiny_cfg().model.backbone.sam2_overrides
+    backbone = build_tiny(
+        'backbone', sam2_overrides=dict(overrides, image_size=64))
+    images, union = torch.randn(2, 3, 96, 96), _union()
+    with torch.no_grad():
+        out = backbone(images, union)
+        small = torch.nn.functional.interpolate(
+            images, (64, 64), mode='bilinear', antialias=True)
+        ref = backbone(small, union)
+    assert [f.shape[-1] for f in out['backbone_fpn']] == [16, 8, 4]
+    for got, want in zip(out['backbone_fpn'], ref['backbone_fpn']):
+        torch.testing.assert_close(got, want)

@@ -16,10 +16,12 @@ def test_tiny_config_table_and_json(tmp_path):
         assert phase.label in stdout
     for label, _, _ in RATIOS:
         assert label in stdout
-    assert 'SAM2 input 96 px (config 96)' in stdout
+    # the demo config pads to 96 px and SAM2 encodes at 64 px
+    assert 'input 96 px (config 96) | SAM2 encodes it at 64 px' in stdout
     with open(out) as f:
         report = json.load(f)
     assert report['batch_size'] == 2 and report['input_size'] == 96
+    assert report['sam2_image_size'] == 64
     assert report['union_encoder_image_size'] == 64
     assert set(report['phases']) == {p.key for p in PHASES}
     for key, phase in report['phases'].items():
@@ -60,6 +62,7 @@ def test_failed_phase_is_reported_not_fatal():
         batch_size=1,
         input_size=512,
         config_input_size=1024,
+        sam2_image_size=512,
         union_encoder_image_size=224,
         amp=False,
         iters=3,
@@ -72,6 +75,6 @@ def test_failed_phase_is_reported_not_fatal():
                 error='the phase process died (exit code -9)')),
         ratios={RATIOS[1][0]: dict(time=None, cpu_time=None, memory=None)})
     text = format_report(report)
-    assert 'SAM2 input 512 px (config 1024)' in text
+    assert 'input 512 px (config 1024) | SAM2 encodes it at 512 px' in text
     assert 'failed: the phase process died (exit code -9)' in text
     assert text.endswith(f'{RATIOS[1][0]}       -       -       -')

@@ -4,6 +4,7 @@ import os.path as osp
 import sys
 
 import pytest
+import torch
 
 from rs2sam2_mmseg.utils import load_config
 from .utils import TINY_CONFIG, TOOLS, tool_module
@@ -45,3 +46,16 @@ def test_a_process_count_that_does_not_divide_the_batch_is_refused():
         _train_command(3)
     with pytest.raises(ValueError, match='--nproc must be at least 1'):
         _train_command(0)
+
+
+def test_summary_names_the_time_budget_and_the_iterations(tmp_path):
+    demo = tool_module('demo.py')
+    cfg = load_config(TINY_CONFIG)
+    minutes = cfg.train_minutes
+    assert demo['budget_note'](cfg) == (
+        f'as many as fit {minutes:g} min, at most {cfg.max_iters} iterations')
+    cfg.custom_hooks = []
+    assert demo['budget_note'](cfg) == f'at most {cfg.max_iters} iterations'
+    checkpoint = str(tmp_path / 'iter_7.pth')
+    torch.save(dict(meta=dict(iter=7), state_dict={}), checkpoint)
+    assert demo['trained_iterations'](checkpoint) == 7

@@ -10,7 +10,8 @@ from torch.utils.checkpoint import checkpoint
 
 from ..utils.checkpoint import (SAM2_IMAGE_ENCODER, SAM2WeightsMixin,
                                 load_prefixed_weights)
-from ..utils.sam2_parts import build_sam2_image_encoder, load_sam2_model_cfg
+from ..utils.sam2_parts import (build_sam2_image_encoder, load_sam2_model_cfg,
+                                resize_to_sam2_input)
 from .bhf_adapter import (BHFAdapter, TextVisualGate, hiera_attention_residual,
                           hiera_mlp_residual)
 
@@ -28,6 +29,10 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
     stride-16 embedding with the text and the union encoder's visual
     tokens. Adapters and gate are identity at initialisation, so the
     adapted encoder starts as exactly SAM2.
+
+    Inputs of another size than the SAM2 config's ``image_size`` are resized
+    to it (bilinear, antialiased), as SAM2's own transforms do: the demo
+    encodes its 96 px images at 64 px.
 
     Blocks before the first adapted block run without autograd; with
     ``with_cp`` the later blocks are activation-checkpointed (their frozen
@@ -82,6 +87,7 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
         self.sam2_checkpoint = sam2_checkpoint
         self.with_cp = with_cp
         model_cfg = load_sam2_model_cfg(sam2_cfg, sam2_overrides)
+        self.image_size = int(model_cfg.image_size)
         self.image_encoder = build_sam2_image_encoder(model_cfg)
         self.freeze_image_encoder = freeze_image_encoder
         self.image_encoder.requires_grad_(not freeze_image_encoder)
@@ -139,7 +145,8 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
         """Encode the image with language-adapted SAM2.
 
         Args:
-            inputs (Tensor): Images normalised for SAM2, (B, 3, S, S).
+            inputs (Tensor): Images normalised for SAM2, (B, 3, H, W);
+                resized to S x S, S = the SAM2 config's ``image_size``.
             union_out (dict[str, Tensor]): Union encoder output; uses
                 ``txt`` (B, L, Ct), ``txt_mask`` (B, L) and ``vis``
                 (B, Nv, Ct).
@@ -156,6 +163,7 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
         encoder, trunk = self.image_encoder, self.image_encoder.trunk
         text, text_mask = union_out['txt'], union_out['txt_mask']
         use_cp = self.with_cp and self.training and torch.is_grad_enabled()
+        inputs = resize_to_sam2_input(inputs, self.image_size)
         stage_outputs = []
         # a frozen encoder needs no autograd before the first adapter
         with torch.set_grad_enabled(torch.is_grad_enabled()

@@ -5,12 +5,13 @@ from .param_summary import (count_parameters, format_parameter_table,
 from .regions import keep_strongest_region
 from .sam2_parts import (build_sam2_heads, build_sam2_image_encoder,
                          decode_sam2_masks, load_sam2_model_cfg,
-                         resolve_sam2_config)
+                         resize_to_sam2_input, resolve_sam2_config)
 
 __all__ = [
     'load_prefixed_weights', 'load_sam2_state_dict', 'count_parameters',
     'format_parameter_table', 'parameter_table', 'keep_strongest_region',
     'build_sam2_heads', 'build_sam2_image_encoder', 'decode_sam2_masks',
-    'load_sam2_model_cfg', 'resolve_sam2_config', 'scale_grad',
+    'load_sam2_model_cfg', 'resize_to_sam2_input', 'resolve_sam2_config',
+    'scale_grad',
     'scale_grad_dict'
 ]
