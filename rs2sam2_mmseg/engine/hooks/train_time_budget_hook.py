@@ -23,10 +23,10 @@ class TrainTimeBudgetHook(Hook):
     ``calibrate_iters`` iterations the hook measures the time per iteration
     (from iteration ``skip_iters`` on, at least the first left out: the
     first ones pay for start-up; under DDP the slowest rank's, so that
-    every rank decides the same) and
-    sets ``max_iters`` to as many as fit ``minutes`` of training counted
-    from ``before_train``, with ``margin`` of the time kept in reserve,
-    rounded down to a multiple of ``round_to``. Every ``check_interval``
+    every rank decides the same) and sets ``max_iters`` to as many as fit
+    ``minutes`` of training counted from ``before_train``, with ``margin``
+    of the time kept in reserve, rounded down to a multiple of
+    ``round_to``. Every ``check_interval``
     iterations after that it projects the end of training again from the
     time per iteration of those iterations and shortens the run if a slow
     stretch would overrun the budget; it never lengthens it.
