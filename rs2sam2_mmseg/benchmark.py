@@ -56,7 +56,7 @@ from torch import Tensor, nn
 from .models.utils import (build_sam2_heads, build_sam2_image_encoder,
                            decode_sam2_masks, format_parameter_table,
                            load_sam2_model_cfg, parameter_table,
-                           resize_to_sam2_input)
+                           resize_square)
 from .utils import load_config
 
 #: Sentences of the synthetic batch (typical RRSIS-D lengths).
@@ -230,7 +230,7 @@ class SAM2Baseline(nn.Module):
         Returns:
             Tensor: Mask logits, (B, 1, S/4, S/4), S = SAM2's image_size.
         """
-        images = resize_to_sam2_input(images, self.image_size)
+        images = resize_square(images, self.image_size)
         fpn = self.image_encoder(images)['backbone_fpn']
         mask_prompt = images.new_zeros(
             len(images), 1, *self.prompt_encoder.mask_input_size)

@@ -125,18 +125,17 @@ class TrainTimeBudgetHook(Hook):
                 self._mark = (done, elapsed)
             return
         since = done - self._mark[0]
-        if hub.get_info(MAX_ITERS_KEY) is None:
-            due = since >= self.calibrate_iters - self.skip_iters
-        else:
-            due = since >= self.check_interval
-        if due:
-            self._fit(runner, done, elapsed, since)
+        first = hub.get_info(MAX_ITERS_KEY) is None
+        needed = (self.calibrate_iters -
+                  self.skip_iters) if first else self.check_interval
+        if since >= needed:
+            self._fit(runner, done, elapsed, since, first)
             self._mark = (done, elapsed)
 
-    def _fit(self, runner: Runner, done: int, elapsed: float,
-             since: int) -> None:
+    def _fit(self, runner: Runner, done: int, elapsed: float, since: int,
+             first: bool) -> None:
         """Set ``max_iters`` from the time per iteration since the mark
-        (calibration, or the previous check)."""
+        (``first``: calibration; else a check, which only shortens)."""
         # every rank uses the slowest rank's numbers, so all decide alike
         stats = torch.tensor([(elapsed - self._mark[1]) / since, elapsed],
                              dtype=torch.float64)
@@ -145,7 +144,6 @@ class TrainTimeBudgetHook(Hook):
         remaining = (self.budget_s - elapsed) * (1 - self.margin)
         fits = done + max(0, math.floor(remaining / per_iter))
         fits = max(done + 1, fits // self.round_to * self.round_to)
-        first = runner.message_hub.get_info(MAX_ITERS_KEY) is None
         if fits >= runner.max_iters and not first:
             return
         budgeted = min(fits, runner.max_iters)

@@ -10,8 +10,8 @@ from torch.utils.checkpoint import checkpoint
 
 from ..utils.checkpoint import (SAM2_IMAGE_ENCODER, SAM2WeightsMixin,
                                 load_prefixed_weights)
-from ..utils.sam2_parts import (build_sam2_image_encoder, load_sam2_model_cfg,
-                                resize_to_sam2_input)
+from ..utils.resize import resize_square
+from ..utils.sam2_parts import build_sam2_image_encoder, load_sam2_model_cfg
 from .bhf_adapter import (BHFAdapter, TextVisualGate, hiera_attention_residual,
                           hiera_mlp_residual)
 
@@ -163,7 +163,7 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
         encoder, trunk = self.image_encoder, self.image_encoder.trunk
         text, text_mask = union_out['txt'], union_out['txt_mask']
         use_cp = self.with_cp and self.training and torch.is_grad_enabled()
-        inputs = resize_to_sam2_input(inputs, self.image_size)
+        inputs = resize_square(inputs, self.image_size)
         stage_outputs = []
         # a frozen encoder needs no autograd before the first adapter
         with torch.set_grad_enabled(torch.is_grad_enabled()

@@ -6,11 +6,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import open_clip
 from open_clip.pos_embed import get_2d_sincos_pos_embed
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from mmseg.utils import OptMultiConfig
 from torch import Tensor, nn
+
+from ..utils.resize import resize_square
 
 
 class MultiwayLayer(nn.Module):
@@ -268,12 +269,7 @@ class UnionEncoder(BaseModule):
         ids, real = self.tokenize(texts, sample_names)
         length = int(real.sum(1).max())
         image = inputs * self.renorm_scale + self.renorm_shift
-        if image.shape[-2:] != (self.image_size, self.image_size):
-            image = F.interpolate(
-                image, (self.image_size, self.image_size),
-                mode='bilinear',
-                align_corners=False,
-                antialias=True)
+        image = resize_square(image, self.image_size)
         grad = torch.is_grad_enabled()
         with torch.set_grad_enabled(grad and not self.freeze_vision):
             _, vis = self.visual(image)  # (B, Nv, Wv)

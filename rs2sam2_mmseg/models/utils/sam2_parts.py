@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Dict, List, Optional, Tuple
 
 import sam2
-import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from sam2.modeling.sam.mask_decoder import MaskDecoder
@@ -89,26 +88,6 @@ def build_sam2_image_encoder(model_cfg: DictConfig) -> nn.Module:
         nn.Module: The image encoder (``trunk`` = Hiera, ``neck`` = FpnNeck).
     """
     return instantiate(model_cfg.image_encoder, _recursive_=True)
-
-
-def resize_to_sam2_input(images: Tensor, image_size: int) -> Tensor:
-    """Resize images to SAM2's square input side, as its transforms do.
-
-    Args:
-        images (Tensor): (B, 3, H, W).
-        image_size (int): SAM2's ``image_size`` S.
-
-    Returns:
-        Tensor: (B, 3, S, S) (bilinear, antialiased; the input itself
-        when it already has that size).
-    """
-    if images.shape[-2:] == (image_size, image_size):
-        return images
-    return F.interpolate(
-        images, (image_size, image_size),
-        mode='bilinear',
-        align_corners=False,
-        antialias=True)
 
 
 def sam2_embedding_size(model_cfg: DictConfig) -> int:
