@@ -55,9 +55,8 @@ from torch import Tensor, nn
 
 from .models.utils import (build_sam2_heads, build_sam2_image_encoder,
                            decode_sam2_masks, format_parameter_table,
-                           load_sam2_model_cfg, parameter_table,
-                           resize_square)
-from .utils import load_config
+                           load_sam2_model_cfg, parameter_table, resize_square)
+from .utils import configure_denormals, load_config
 
 #: Sentences of the synthetic batch (typical RRSIS-D lengths).
 SENTENCES = ('the large white storage tank at the bottom left of the image',
@@ -429,6 +428,7 @@ def measure_phase(options: BenchmarkOptions, phase: Phase) -> dict:
     torch.manual_seed(0)
     device = torch.device(options.device)
     cfg = load_benchmark_config(options)
+    configure_denormals(cfg)  # as the tools do, before the model is built
     meter = MemoryMeter(device)
     baseline = meter.current()
     workload = Workload(cfg, phase, options.batch_size, device)

@@ -21,10 +21,10 @@ from mmengine.runner import Runner
 
 import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
 from rs2sam2_mmseg.utils import (TEXT_ABLATIONS, add_runner_arguments,
-                                 configure_launcher, configure_test,
-                                 format_metric_table, load_config,
-                                 parse_tool_args, run_cli, save_metrics,
-                                 set_work_dir, tool_parser)
+                                 configure_denormals, configure_launcher,
+                                 configure_test, format_metric_table,
+                                 load_config, parse_tool_args, run_cli,
+                                 save_metrics, set_work_dir, tool_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +71,7 @@ def main() -> None:
     """Parse the command line, evaluate, print and save the metrics."""
     args = parse_tool_args(build_parser())
     cfg = load_config(args.config, args.cfg_options)
+    configure_denormals(cfg)  # before the model: see its docstring
     set_work_dir(cfg, args.work_dir, args.config)
     configure_test(cfg, args.checkpoint, args.out, args.show_dir,
                    args.text_ablation, args.ablation_seed, args.tta)

@@ -17,9 +17,10 @@ from mmengine.runner import Runner
 
 import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
 from rs2sam2_mmseg.utils import (add_runner_arguments, configure_amp,
-                                 configure_launcher, configure_resume,
-                                 load_config, parse_tool_args, run_cli,
-                                 set_work_dir, tool_parser)
+                                 configure_denormals, configure_launcher,
+                                 configure_resume, load_config,
+                                 parse_tool_args, run_cli, set_work_dir,
+                                 tool_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +53,7 @@ def main() -> None:
     """Parse the command line, prepare the config and train."""
     args = parse_tool_args(build_parser())
     cfg = load_config(args.config, args.cfg_options)
+    configure_denormals(cfg)  # before the model: see its docstring
     set_work_dir(cfg, args.work_dir, args.config)
     configure_amp(cfg, args.amp)
     configure_resume(cfg, args.resume)

@@ -5,6 +5,9 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     # tools/ switch to 'gloo' on machines without CUDA
     dist_cfg=dict(backend='nccl'),
+    # denormal floats flushed to zero on the CPU: CPU training slowed down
+    # by 20% as they accumulated (rs2sam2_mmseg.utils.configure_denormals)
+    flush_denormal=True,
 )
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(

@@ -7,9 +7,9 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 
 from rs2sam2_mmseg.utils import (changed_recipe, configure_amp,
-                                 configure_launcher, configure_resume,
-                                 configure_test, free_port, load_config,
-                                 set_work_dir)
+                                 configure_denormals, configure_launcher,
+                                 configure_resume, configure_test, free_port,
+                                 load_config, set_work_dir)
 from rs2sam2_mmseg.utils.cli import shutdown_distributed
 from ..test_models.utils import REPO
 from ..test_tools.utils import TINY_CONFIG
@@ -96,6 +96,28 @@ def test_changed_recipe(tmp_path, cfg):
     cfg.train_cfg.max_iters = 7
     reason = changed_recipe(cfg, work_dir)
     assert 'model / train_cfg' in reason and work_dir in reason
+    cfg.dump(stored)
+    # a training time budget (TrainTimeBudgetHook) decides the iterations
+    cfg.custom_hooks = [dict(type='TrainTimeBudgetHook', minutes=3.)]
+    assert 'custom_hooks' in changed_recipe(cfg, work_dir)
+
+
+def test_configure_denormals(cfg):
+    tiny = torch.tensor([1e-37])  # / 1000 is a denormal float32
+
+    def flushed() -> bool:
+        return (tiny / 1000).item() == 0
+
+    before = flushed()  # the tools, run in this process, may have set it
+    torch.set_flush_denormal(False)
+    try:
+        cfg.env_cfg.flush_denormal = False
+        assert configure_denormals(cfg) is False and not flushed()
+        cfg.env_cfg.flush_denormal = True
+        # x86 and ARM64 can flush; elsewhere the call reports False
+        assert configure_denormals(cfg) == flushed()
+    finally:
+        torch.set_flush_denormal(before)
 
 
 def test_configure_test(tmp_path, cfg):
