@@ -35,7 +35,7 @@ class RS2SAM2(BaseSegmentor):
           predict(): logits resized to S, padding cropped, resized to each
                      sample's ori_shape; pred_sem_seg = sigmoid > threshold
                      (with test_cfg.single_region: only its connected
-                     region of largest summed probability)
+                     region of largest summed squared probability)
 
     ``union_out'`` is ``union_out`` with its gradient scaled by
     ``union_grad_scale``: what SAM2's side (BHF adapters, post-encoding
@@ -64,8 +64,9 @@ class RS2SAM2(BaseSegmentor):
         test_cfg (OptConfigType): ``mode`` (only ``'whole'``: whole-image
             inference) and ``single_region`` (bool): keep only the
             8-connected region of each predicted mask with the largest
-            summed probability, for data where every expression names one
-            connected object. Defaults to None (whole, every region kept).
+            summed squared probability, for data where every expression
+            names one connected object. Defaults to None (whole, every
+            region kept).
         data_preprocessor (OptConfigType): Defaults to None.
         init_cfg (OptMultiConfig): Defaults to None.
     """
