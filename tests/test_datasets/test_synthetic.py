@@ -15,17 +15,20 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from mmengine.config import Config
+
 from rs2sam2_mmseg.datasets.synthetic import (
-    CATEGORIES, HORIZONTAL_SWAPS, PALETTE, SENTENCE_TYPES, SPLITS,
+    CATEGORIES, HORIZONTAL_SWAPS, NOUNS, PALETTE, POSITION_PHRASES,
+    RELATION_WORDS, SENTENCE_TYPES, SIZE_WORDS, SPLITS, SUPERLATIVES,
     VERTICAL_SWAPS, Query, Relation, SceneObject, SyntheticParams,
     evaluate_query, generate_synthetic_rrsisd, is_unambiguous, output_paths)
 
 # pycocotools' decode under numpy 2 warns on every call.
 pytestmark = pytest.mark.filterwarnings(
     'ignore:__array__ implementation:DeprecationWarning')
-TOOL = osp.join(
-    osp.dirname(osp.abspath(__file__)), '..', '..', 'tools',
-    'make_synthetic.py')
+REPO = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
+TOOL = osp.join(REPO, 'tools', 'make_synthetic.py')
+DEMO_CFG = osp.join(REPO, 'configs', 'rs2sam2_tiny_synthetic.py')
 TINY = SyntheticParams(seed=7, num_train=8, num_val=4, num_test=4)
 #: The tool's arguments for CLI_PARAMS.
 CLI_ARGS = ['--num-train', '3', '--num-val', '1', '--num-test', '1']
@@ -331,3 +334,24 @@ def test_rrsisd_dataset_loads_every_split(tiny, files):
             assert results['text'] == sentences[results['sent_id']]
             np.testing.assert_array_equal(results['gt_seg_map'],
                                           masks[results['ann_id']])
+
+
+def phrase_words(table) -> set:
+    """Every word of a phrase table (nested tuples / dicts of phrases)."""
+    if isinstance(table, str):
+        return set(table.split())
+    values = table.values() if isinstance(table, dict) else table
+    return set().union(*map(phrase_words, values))
+
+
+def test_demo_config_embeds_every_word_the_generator_writes(files):
+    words = set(Config.fromfile(DEMO_CFG).synthetic_words)
+    tables = (NOUNS, tuple(PALETTE), POSITION_PHRASES, SIZE_WORDS,
+              RELATION_WORDS, SUPERLATIVES)
+    assert words == set().union({'the'}, *map(phrase_words, tables))
+    written = {
+        word
+        for ref in files['refs'] for sentence in ref['sentences']
+        for word in sentence['sent'].split()
+    }
+    assert written <= words

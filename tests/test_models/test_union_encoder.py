@@ -80,3 +80,32 @@ def test_towers_from_a_local_open_clip_file(tmp_path):
                                clip.text.token_embedding.weight)
     with pytest.raises(FileNotFoundError, match='missing.pt'):
         build_tiny('union_encoder', pretrained=str(tmp_path / 'missing.pt'))
+
+
+def test_token_vocab_gives_its_words_rows_of_their_own():
+    words = ['the', 'red', 'car', 'on', 'left']
+    encoder = build_tiny('union_encoder', token_vocab=words)
+    embedding = encoder.text.token_embedding
+    # the words, start, end and padding, and one row for every other token
+    assert embedding.num_embeddings == len(words) + 3 + 1
+    assert 0.01 < embedding.weight.std().item() < 0.03  # open_clip's 0.02
+    ids, real = encoder.tokenize(['the red car on the left'])
+    assert real.sum().item() == 8
+    assert ids[real].unique().numel() == 7  # 'the' twice
+    assert ids.max() < embedding.num_embeddings - 1
+    assert (ids[~real] == 0).all()
+    with pytest.warns(UserWarning, match="sent_2: 1 token.* 'the blue car'"):
+        ids, _ = encoder.tokenize(['the blue car'], ['sent_2'])
+    assert ids[0, 2] == embedding.num_embeddings - 1
+    out = encoder(torch.randn(1, 3, 96, 96), ['the red car on the left'])
+    (out['cls']**2).sum().backward()
+    assert embedding.weight.grad.abs().sum() > 0
+
+
+def test_token_vocab_errors(tmp_path):
+    with pytest.raises(ValueError, match='non-empty list of words'):
+        build_tiny('union_encoder', token_vocab='the red car')
+    path = tmp_path / 'clip.pt'
+    path.touch()
+    with pytest.raises(ValueError, match='pretrained checkpoint'):
+        build_tiny('union_encoder', pretrained=str(path), token_vocab=['a'])

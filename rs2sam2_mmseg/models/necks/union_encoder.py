@@ -106,6 +106,16 @@ class UnionEncoder(BaseModule):
         dropout (float): Dropout of the fusion layers. Defaults to 0.
         freeze_vision (bool): Freeze the image tower. Defaults to False.
         freeze_text (bool): Freeze the text tower. Defaults to False.
+        token_vocab (Sequence[str], optional): Words whose tokens get rows
+            of their own in the text tower's token embedding, built with
+            only those rows (plus the padding, start and end tokens and
+            one row every other token shares) instead of one per token of
+            the tokenizer (49408 for CLIP). For a tower trained from
+            scratch on a closed vocabulary (the synthetic demo): the full
+            table is most of a tiny model's parameters, updated and
+            all-reduced every step though few rows are used. A sentence
+            with other words is encoded with a warning. Not with
+            ``pretrained``. Defaults to None (the tokenizer's vocabulary).
         input_mean (Sequence[float]): Mean the input was normalised with
             (0-255 scale). Defaults to SAM2's (ImageNet) mean.
         input_std (Sequence[float]): Std the input was normalised with.
@@ -126,10 +136,16 @@ class UnionEncoder(BaseModule):
                  dropout: float = 0.,
                  freeze_vision: bool = False,
                  freeze_text: bool = False,
+                 token_vocab: Optional[Sequence[str]] = None,
                  input_mean: Sequence[float] = (123.675, 116.28, 103.53),
                  input_std: Sequence[float] = (58.395, 57.12, 57.375),
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if token_vocab is not None and pretrained is not None:
+            raise ValueError(
+                'token_vocab builds the token embedding anew for a text '
+                'tower trained from scratch; with a pretrained checkpoint '
+                'leave it None.')
         if pretrained is not None and not osp.isfile(pretrained):
             raise FileNotFoundError(
                 f'open_clip checkpoint {pretrained!r} does not exist (give '
@@ -157,6 +173,10 @@ class UnionEncoder(BaseModule):
         self.visual.proj = self.text.text_projection = None
         self.tokenizer = open_clip.get_tokenizer(
             model_name, context_length=self.text.context_length)
+        self.register_buffer(
+            'token_map',
+            None if token_vocab is None else self._restrict_vocab(
+                token_vocab), False)
         self.image_size = image_size
         self.grid_size = tuple(self.visual.grid_size)
         self._register_normalisation(input_mean, input_std,
@@ -198,6 +218,30 @@ class UnionEncoder(BaseModule):
         self.register_buffer('renorm_shift',
                              (in_mean / 255 - clip_mean) / clip_std, False)
 
+    def _restrict_vocab(self, token_vocab: Sequence[str]) -> Tensor:
+        """Rebuild the token embedding with rows for ``token_vocab`` only.
+
+        Returns:
+            Tensor: (V,) long map from tokenizer ids to the new rows; every
+            id outside the vocabulary maps to the last row.
+        """
+        if isinstance(token_vocab, str) or not token_vocab:
+            raise ValueError('token_vocab must be a non-empty list of words, '
+                             f'got {token_vocab!r}.')
+        if self.text.pad_id != 0:
+            raise ValueError('token_vocab needs a text tower that pads with '
+                             f'id 0 (CLIP), not {self.text.pad_id}.')
+        # sorted ids of the words with start, end and padding (0, row 0)
+        kept = torch.unique(self.tokenizer(list(token_vocab)))
+        old = self.text.token_embedding
+        token_map = torch.full((old.num_embeddings, ), len(kept))
+        token_map[kept] = torch.arange(len(kept))
+        self.text.token_embedding = nn.Embedding(
+            len(kept) + 1, old.embedding_dim)
+        nn.init.normal_(
+            self.text.token_embedding.weight, std=old.weight.std().item())
+        return token_map
+
     def train(self, mode: bool = True) -> 'UnionEncoder':
         """Keep frozen towers in eval mode."""
         super().train(mode)
@@ -219,8 +263,10 @@ class UnionEncoder(BaseModule):
                 (sent_id or image). Defaults to None (batch indices).
 
         Returns:
-            tuple[Tensor, Tensor]: ids (B, L_ctx) and the real-token mask
-            (B, L_ctx), True on real tokens (sot/eot included).
+            tuple[Tensor, Tensor]: ids (B, L_ctx), rows of the token
+            embedding (the tokenizer's ids, mapped to the ``token_vocab``
+            rows if it is set), and the real-token mask (B, L_ctx), True
+            on real tokens (sot/eot included).
         """
         names = sample_names or [f'batch index {i}' for i in range(len(texts))]
         for text, name in zip(texts, names):
@@ -231,6 +277,17 @@ class UnionEncoder(BaseModule):
         context = self.text.context_length
         ids = self.tokenizer(texts).to(self.renorm_scale.device)
         real = ids != self.text.pad_id
+        if self.token_map is not None:
+            ids = self.token_map[ids]
+            unknown = (ids == self.text.token_embedding.num_embeddings -
+                       1).sum(1)
+            for text, name, count in zip(texts, names, unknown.tolist()):
+                if count:
+                    warnings.warn(
+                        f'Sample {name}: {count} token(s) of {text!r} are '
+                        'not in the text vocabulary of the config '
+                        '(union_encoder.token_vocab); they share one '
+                        'embedding row.')
         # count with a context long enough to never truncate
         lengths = (self.tokenizer(texts, context_length=4096) !=
                    self.text.pad_id).sum(1)
