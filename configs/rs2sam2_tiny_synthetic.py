@@ -26,7 +26,7 @@ sam2_image_size = 64
 # Every word the generator writes (rs2sam2_mmseg.datasets.synthetic; a test
 # keeps them in step). The text tower embeds these tokens alone: CLIP's
 # 49408-row table was 3.2M of the 5.3M trained parameters, all updated and
-# all-reduced each step; with 48 rows an iteration takes 6% less time
+# all-reduced each step; with 48 rows a DDP step takes 8% less time
 synthetic_words = [
     'above', 'at', 'below', 'big', 'biggest', 'black', 'blue', 'boat',
     'bottom', 'bottommost', 'building', 'car', 'central', 'centre', 'green',
