@@ -13,9 +13,8 @@ from typing import Dict, List, Tuple
 import cv2
 import numpy as np
 import pytest
-from pycocotools import mask as mask_utils
-
 from mmengine.config import Config
+from pycocotools import mask as mask_utils
 
 from rs2sam2_mmseg.datasets.synthetic import (
     CATEGORIES, HORIZONTAL_SWAPS, NOUNS, PALETTE, POSITION_PHRASES,

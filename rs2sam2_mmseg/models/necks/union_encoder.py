@@ -221,6 +221,9 @@ class UnionEncoder(BaseModule):
     def _restrict_vocab(self, token_vocab: Sequence[str]) -> Tensor:
         """Rebuild the token embedding with rows for ``token_vocab`` only.
 
+        Args:
+            token_vocab (Sequence[str]): The words that get rows.
+
         Returns:
             Tensor: (V,) long map from tokenizer ids to the new rows; every
             id outside the vocabulary maps to the last row.
