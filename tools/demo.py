@@ -3,11 +3,12 @@
 Steps: generate the synthetic RRSIS-D-format dataset (cached) -> train the
 tiny config (on 2+ cores tools/dist_train.sh with 2 DDP processes of half
 the batch each, faster on 2 CPU cores than one two-thread process;
-tools/train.py with --nproc 1; resumes an interrupted run, moves a run of
-another recipe aside) -> evaluate on the test split with the real
-sentences, with flip test-time augmentation and with sentences shuffled
-among images (tools/test.py) -> overlays for a dozen test expressions ->
-summary.
+tools/train.py with --nproc 1; for the config's time budget or, if less,
+what --total-minutes leaves after the set-up so far; resumes an
+interrupted run, moves a run of another recipe aside) -> evaluate on the
+test split with the real sentences, with flip test-time augmentation and
+with sentences shuffled among images (tools/test.py) -> overlays for a
+dozen test expressions -> summary.
 """
 import argparse
 import json
@@ -44,6 +45,12 @@ EVALUATIONS = {
     'flip TTA': ('_tta', ['--tta']),
     'shuffled': ('_shuffle', ['--text-ablation', 'shuffle']),
 }
+#: Minutes the demo needs besides the training loop: the training
+#: command's start-up and final validation (0.2 on 2 CPU cores), the three
+#: test runs and the overlays (0.6), and slack for a slower hour.
+AFTER_TRAINING_MINUTES = 1.0
+#: The least training a demo gets, however long the set-up took.
+MIN_TRAIN_MINUTES = 1.0
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,6 +68,21 @@ def parse_args() -> argparse.Namespace:
         help='training processes (DDP through torchrun, gloo on CPU); the '
         "config's batch and torch's threads are split among them "
         '(default: 2 where torch uses 2 threads or more)')
+    parser.add_argument(
+        '--total-minutes',
+        type=float,
+        default=10.,
+        help='the whole demo, counted from --started-at, ends within this: '
+        "training gets the config's time budget or, if less, what is left "
+        f'after the set-up so far and {AFTER_TRAINING_MINUTES:g} min for '
+        "what follows training (0: the config's budget as is; default: "
+        '%(default)s)')
+    parser.add_argument(
+        '--started-at',
+        type=float,
+        default=time.time(),
+        help='when the demo began, in seconds since the epoch (`make demo` '
+        'passes the time before it set up .venv; default: now)')
     parser.add_argument(
         '--num-vis',
         type=int,
@@ -90,7 +112,8 @@ def train_command(
     gets ``batch_size / nproc`` samples, so the global batch is the
     config's, and 1 / nproc of torch's threads; ``cfg`` gets the same
     per-process batch, so that the recipe check of a resumed run compares
-    what was really trained.
+    what was really trained. The time budget of ``cfg`` (see
+    :func:`fit_time_budget`) is passed on as it stands.
 
     Args:
         cfg (Config): The demo config (``train_dataloader.batch_size`` is
@@ -100,25 +123,30 @@ def train_command(
     Returns:
         tuple: The command and the environment variables to add.
     """
-    options = ['--work-dir', args.work_dir, '--resume']
     if args.nproc < 1:
         raise ValueError(f'--nproc must be at least 1, got {args.nproc}.')
-    if args.nproc == 1:
-        return [
-            sys.executable,
-            osp.join(TOOLS, 'train.py'), args.config, *options
-        ], {}
     batch = cfg.train_dataloader.batch_size
     if batch % args.nproc:
         raise ValueError(f'--nproc {args.nproc} must divide the batch size '
                          f'{batch} of {args.config}.')
     cfg.train_dataloader.batch_size = batch // args.nproc
+    overrides = [f'train_dataloader.batch_size={batch // args.nproc}']
+    index, hook = budget_hook(cfg)
+    if hook is not None:
+        overrides.append(f'custom_hooks.{index}.minutes={hook["minutes"]}')
+    options = [
+        '--work-dir', args.work_dir, '--resume', '--cfg-options', *overrides
+    ]
+    if args.nproc == 1:
+        return [
+            sys.executable,
+            osp.join(TOOLS, 'train.py'), args.config, *options
+        ], {}
     threads = max(1, torch.get_num_threads() // args.nproc)
     cmd = [
         'bash',
         osp.join(TOOLS, 'dist_train.sh'), args.config,
-        str(args.nproc), *options, '--cfg-options',
-        f'train_dataloader.batch_size={cfg.train_dataloader.batch_size}'
+        str(args.nproc), *options
     ]
     env = dict(
         PYTHON=sys.executable,
@@ -134,15 +162,61 @@ def trained_iterations(checkpoint: str) -> int:
                    weights_only=True)['meta']['iter'])
 
 
+def budget_hook(cfg: Config) -> Tuple[Optional[int], Optional[dict]]:
+    """The index and config of the ``TrainTimeBudgetHook`` in
+    ``cfg.custom_hooks``, or ``(None, None)`` without one."""
+    for index, hook in enumerate(cfg.get('custom_hooks', [])):
+        if hook['type'] == 'TrainTimeBudgetHook':
+            return index, hook
+    return None, None
+
+
+def fit_time_budget(cfg: Config, total_minutes: float,
+                    elapsed_minutes: float) -> Optional[str]:
+    """Shorten the training time budget so that the demo ends in time.
+
+    Training may take what is left of ``total_minutes`` after the
+    ``elapsed_minutes`` so far (creating ``.venv`` and generating the data
+    on a fresh machine) and :data:`AFTER_TRAINING_MINUTES`, and at most the
+    config's own budget; at least :data:`MIN_TRAIN_MINUTES`.
+
+    Args:
+        cfg (Config): The demo config; its ``TrainTimeBudgetHook`` minutes
+            are updated in place.
+        total_minutes (float): The whole demo's limit; 0 leaves the
+            budget as it is.
+        elapsed_minutes (float): Minutes spent since the demo began.
+
+    Returns:
+        str, optional: What was changed and why, or None if nothing was.
+    """
+    if total_minutes < 0:
+        raise ValueError(
+            f'--total-minutes must be >= 0 (0: no limit), got {total_minutes}')
+    _, hook = budget_hook(cfg)
+    if hook is None or total_minutes == 0:
+        return None
+    left = total_minutes - elapsed_minutes - AFTER_TRAINING_MINUTES
+    if left >= hook['minutes']:
+        return None
+    note = (f'{elapsed_minutes:.1f} of the demo\'s {total_minutes:g} minutes '
+            f'spent before training: training gets ')
+    if left < MIN_TRAIN_MINUTES:
+        left = MIN_TRAIN_MINUTES
+        note += (f'the least, {left:g} min, and the demo will take longer '
+                 f'than {total_minutes:g} minutes')
+    else:
+        note += f'{left:.1f} instead of {hook["minutes"]:g} min'
+    hook['minutes'] = round(left, 2)
+    return note
+
+
 def budget_note(cfg: Config) -> str:
     """How the config bounds training: its time budget and max_iters."""
-    budgets = [
-        hook['minutes'] for hook in cfg.get('custom_hooks', [])
-        if hook['type'] == 'TrainTimeBudgetHook'
-    ]
+    _, hook = budget_hook(cfg)
     limit = f'at most {cfg.train_cfg.max_iters} iterations'
-    if budgets:
-        return f'as many as fit {budgets[0]:g} min, {limit}'
+    if hook is not None:
+        return f'as many as fit {hook["minutes"]:g} min, {limit}'
     return limit
 
 
@@ -175,7 +249,6 @@ def draw_examples(cfg, checkpoint: str, out_dir: str, num: int) -> list:
 
 def main() -> None:
     args = parse_args()
-    start = time.time()
     cfg = load_config(args.config)
     data_root = cfg.test_dataloader.dataset.data_root
     print(f'=== synthetic data in {data_root}', flush=True)
@@ -183,6 +256,10 @@ def main() -> None:
         data_root, SyntheticParams(), progress=print)
     print(format_summary(summary))
 
+    note = fit_time_budget(cfg, args.total_minutes,
+                           (time.time() - args.started_at) / 60)
+    if note:
+        print(f'\n=== {note}', flush=True)
     train_cmd, train_env = train_command(cfg, args)
     stale = changed_recipe(cfg, args.work_dir)
     if stale:
@@ -243,7 +320,8 @@ def main() -> None:
           f'per sentence: {results["sentences"][1]}\n'
           f'overlays:     {vis_dir}/ ({len(drawings)} files)\n'
           f'train log:    {args.work_dir}/<timestamp>/<timestamp>.log\n'
-          f'total time:   {(time.time() - start) / 60:.1f} min')
+          f'total time:   {(time.time() - args.started_at) / 60:.1f} min '
+          f'(--total-minutes {args.total_minutes:g})')
 
 
 if __name__ == '__main__':

@@ -250,13 +250,28 @@ def configure_resume(cfg: Config, resume: Optional[str]) -> Config:
     return cfg
 
 
+def _recipe_value(cfg: Config, key: str) -> str:
+    """``cfg[key]`` as :func:`changed_recipe` compares it (JSON), without
+    the ``minutes`` of a ``TrainTimeBudgetHook``."""
+    value = cfg.get(key)
+    if key == 'custom_hooks':
+        value = [{
+            name: option
+            for name, option in hook.items()
+            if name != 'minutes' or hook['type'] != 'TrainTimeBudgetHook'
+        } for hook in value or []]
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def changed_recipe(cfg: Config, work_dir: str) -> Optional[str]:
     """Why resuming ``cfg`` in ``work_dir`` would mix two recipes, if so.
 
     A work dir with a checkpoint holds the config its run was started with
     (mmengine writes it there as ``<config file name>``). Resuming after a
     change of any :data:`RECIPE_KEYS` would train on from weights of
-    another recipe.
+    another recipe. The minutes of a ``TrainTimeBudgetHook`` are not part
+    of the recipe: a resumed run keeps the iterations its budget set (and
+    ``tools/demo.py`` gives training the time the demo has left).
 
     Args:
         cfg (Config): The config about to be trained (loaded from a file).
@@ -274,12 +289,9 @@ def changed_recipe(cfg: Config, work_dir: str) -> Optional[str]:
                 f'({osp.basename(stored)})')
     old = Config.fromfile(stored)
 
-    def canonical(value) -> str:
-        return json.dumps(value, sort_keys=True, default=str)
-
     changed = [
         key for key in RECIPE_KEYS
-        if canonical(old.get(key)) != canonical(cfg.get(key))
+        if _recipe_value(old, key) != _recipe_value(cfg, key)
     ]
     if not changed:
         return None

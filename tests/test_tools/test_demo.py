@@ -23,7 +23,8 @@ def test_one_process_runs_train_py_with_the_config_batch():
     assert cmd == [
         sys.executable,
         osp.join(TOOLS, 'train.py'), TINY_CONFIG, '--work-dir', 'work_dirs/x',
-        '--resume'
+        '--resume', '--cfg-options', 'train_dataloader.batch_size=32',
+        f'custom_hooks.1.minutes={cfg.train_minutes}'
     ]
     assert env == {} and cfg.train_dataloader.batch_size == 32
 
@@ -33,7 +34,7 @@ def test_two_processes_split_the_batch_through_torchrun():
     assert cmd[:4] == [
         'bash', osp.join(TOOLS, 'dist_train.sh'), TINY_CONFIG, '2'
     ]
-    assert cmd[-2:] == ['--cfg-options', 'train_dataloader.batch_size=16']
+    assert cmd[-3:-1] == ['--cfg-options', 'train_dataloader.batch_size=16']
     assert '--resume' in cmd
     # the recipe check compares the batch each process really trains with
     assert cfg.train_dataloader.batch_size == 16
@@ -59,3 +60,36 @@ def test_summary_names_the_time_budget_and_the_iterations(tmp_path):
     checkpoint = str(tmp_path / 'iter_7.pth')
     torch.save(dict(meta=dict(iter=7), state_dict={}), checkpoint)
     assert demo['trained_iterations'](checkpoint) == 7
+
+
+def test_training_gets_the_time_the_demo_has_left():
+    demo = tool_module('demo.py')
+    cfg = load_config(TINY_CONFIG)
+    fit = demo['fit_time_budget']
+    after = demo['AFTER_TRAINING_MINUTES']
+    budget = cfg.train_minutes
+    # time enough: the config's budget stays
+    assert fit(cfg, 10., 10. - after - budget) is None
+    assert fit(cfg, 0., 9.) is None  # no limit on the whole demo
+    assert cfg.custom_hooks[1].minutes == budget
+    # a set-up of 3 minutes (a fresh .venv) comes out of training ...
+    note = fit(cfg, 10., 3.)
+    assert cfg.custom_hooks[1].minutes == pytest.approx(7. - after)
+    assert note == (f'3.0 of the demo\'s 10 minutes spent before training: '
+                    f'training gets {7. - after:.1f} instead of {budget:g} '
+                    'min')
+    # ... and the command passes the shortened budget on
+    cmd, _ = demo['train_command'](cfg,
+                                   argparse.Namespace(
+                                       config=TINY_CONFIG,
+                                       work_dir='x',
+                                       nproc=1))
+    assert cmd[-1] == f'custom_hooks.1.minutes={7. - after}'
+    # past the limit, training still gets its least time, and says so
+    note = fit(cfg, 10., 9.8)
+    assert cfg.custom_hooks[1].minutes == demo['MIN_TRAIN_MINUTES']
+    assert 'will take longer than 10 minutes' in note
+    cfg.custom_hooks = []
+    assert fit(cfg, 10., 9.) is None  # no budget to shorten
+    with pytest.raises(ValueError, match='--total-minutes must be >= 0'):
+        fit(cfg, -1., 0.)

@@ -100,6 +100,13 @@ def test_changed_recipe(tmp_path, cfg):
     # a training time budget (TrainTimeBudgetHook) decides the iterations
     cfg.custom_hooks = [dict(type='TrainTimeBudgetHook', minutes=3.)]
     assert 'custom_hooks' in changed_recipe(cfg, work_dir)
+    cfg.dump(stored)
+    # ... but a resumed run keeps the iterations its budget set: the
+    # minutes alone (the demo's time left) are not part of the recipe
+    cfg.custom_hooks[0].minutes = 2.
+    assert changed_recipe(cfg, work_dir) is None
+    cfg.custom_hooks[0].margin = 0.1
+    assert 'custom_hooks' in changed_recipe(cfg, work_dir)
 
 
 def test_configure_denormals(cfg):
@@ -167,7 +174,8 @@ def test_configure_test_tta(tmp_path, cfg):
         data_preprocessor=model.data_preprocessor)
     # the ablation wraps the dataset that runs the TTA views
     assert cfg.test_dataloader.dataset.dataset.pipeline == cfg.tta_pipeline
-    with pytest.raises(KeyError, match=r'\(--tta\) needs tta_pipeline and tta_model'):
+    with pytest.raises(
+            KeyError, match=r'\(--tta\) needs tta_pipeline and tta_model'):
         configure_test(Config(), str(checkpoint), tta=True)
 
 
