@@ -266,12 +266,14 @@ def _recipe_value(cfg: Config, key: str) -> str:
 def changed_recipe(cfg: Config, work_dir: str) -> Optional[str]:
     """Why resuming ``cfg`` in ``work_dir`` would mix two recipes, if so.
 
-    A work dir with a checkpoint holds the config its run was started with
-    (mmengine writes it there as ``<config file name>``). Resuming after a
-    change of any :data:`RECIPE_KEYS` would train on from weights of
-    another recipe. The minutes of a ``TrainTimeBudgetHook`` are not part
-    of the recipe: a resumed run keeps the iterations its budget set (and
-    ``tools/demo.py`` gives training the time the demo has left).
+    The last checkpoint of a run holds the config the run was trained with
+    (mmengine saves it in the checkpoint's ``meta``; the config file
+    mmengine writes into the work dir is rewritten by every later run
+    there, a ``tools/test.py`` included). Resuming after a change of any
+    :data:`RECIPE_KEYS` would train on from weights of another recipe. The
+    minutes of a ``TrainTimeBudgetHook`` are not part of the recipe: a
+    resumed run keeps the iterations its budget set (and ``tools/demo.py``
+    gives training the time the demo has left).
 
     Args:
         cfg (Config): The config about to be trained (loaded from a file).
@@ -281,21 +283,27 @@ def changed_recipe(cfg: Config, work_dir: str) -> Optional[str]:
         str, optional: None when there is nothing to resume or the recipe
         is unchanged; otherwise a sentence naming the changed keys.
     """
-    if not osp.isfile(osp.join(work_dir, 'last_checkpoint')):
+    last = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(last):
         return None
-    stored = osp.join(work_dir, osp.basename(cfg.filename))
-    if not osp.isfile(stored):
-        return (f'{work_dir} has a checkpoint but not the config of its run '
-                f'({osp.basename(stored)})')
-    old = Config.fromfile(stored)
-
+    with open(last) as f:
+        checkpoint = f.read().strip()
+    if not osp.isfile(checkpoint):
+        return f'{last} names {checkpoint!r}, which does not exist'
+    meta = torch.load(
+        checkpoint, map_location='cpu', weights_only=True,
+        mmap=True).get('meta', {})
+    if 'cfg' not in meta:
+        return (f'{checkpoint} does not hold the config of its run '
+                '(meta.cfg)')
+    old = Config.fromstring(meta['cfg'], '.py')
     changed = [
         key for key in RECIPE_KEYS
         if _recipe_value(old, key) != _recipe_value(cfg, key)
     ]
     if not changed:
         return None
-    return (f'the run in {work_dir} was started with another '
+    return (f'the run in {work_dir} was trained with another '
             f'{" / ".join(changed)} than {cfg.filename}')
 
 

@@ -1,4 +1,5 @@
 """Config preparation of the tools (work dir, AMP, resume, test, DDP)."""
+import copy
 import os.path as osp
 
 import pytest
@@ -85,22 +86,34 @@ def test_configure_resume(tmp_path, cfg):
 def test_changed_recipe(tmp_path, cfg):
     work_dir = str(tmp_path)
     assert changed_recipe(cfg, work_dir) is None  # nothing to resume
-    (tmp_path / 'last_checkpoint').write_text('iter_2.pth')
-    assert 'not the config of its run' in changed_recipe(cfg, work_dir)
-    stored = osp.join(work_dir, osp.basename(cfg.filename))
-    cfg.dump(stored)  # as the runner writes it
+    checkpoint = str(tmp_path / 'iter_2.pth')
+    (tmp_path / 'last_checkpoint').write_text(checkpoint)
+    assert 'which does not exist' in changed_recipe(cfg, work_dir)
+
+    def save(meta: dict) -> None:  # as mmengine's runner does
+        torch.save(dict(meta=meta, state_dict={}), checkpoint)
+
+    save(dict(iter=2))
+    assert 'not hold the config of its run' in changed_recipe(cfg, work_dir)
+    save(dict(iter=2, cfg=cfg.pretty_text))
     assert changed_recipe(cfg, work_dir) is None
     cfg.work_dir = 'elsewhere'  # not part of the recipe
+    assert changed_recipe(cfg, work_dir) is None
+    # the config file a later run writes into the work dir (tools/test.py
+    # with the test-time batch) does not count: the checkpoint's does
+    tested = copy.deepcopy(cfg)
+    tested.train_dataloader.batch_size = 1
+    tested.dump(osp.join(work_dir, osp.basename(cfg.filename)))
     assert changed_recipe(cfg, work_dir) is None
     cfg.model.union_grad_scale = 0.5
     cfg.train_cfg.max_iters = 7
     reason = changed_recipe(cfg, work_dir)
     assert 'model / train_cfg' in reason and work_dir in reason
-    cfg.dump(stored)
+    save(dict(iter=2, cfg=cfg.pretty_text))
     # a training time budget (TrainTimeBudgetHook) decides the iterations
     cfg.custom_hooks = [dict(type='TrainTimeBudgetHook', minutes=3.)]
     assert 'custom_hooks' in changed_recipe(cfg, work_dir)
-    cfg.dump(stored)
+    save(dict(iter=2, cfg=cfg.pretty_text))
     # ... but a resumed run keeps the iterations its budget set: the
     # minutes alone (the demo's time left) are not part of the recipe
     cfg.custom_hooks[0].minutes = 2.
