@@ -33,8 +33,8 @@ from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams, format_summary,
 from rs2sam2_mmseg.datasets.synthetic_report import (category_only_baseline,
                                                      load_scene_sentences,
                                                      miou_per_sentence_type)
-from rs2sam2_mmseg.utils import (changed_recipe, format_table, free_port,
-                                 load_config, run_cli)
+from rs2sam2_mmseg.utils import (changed_recipe, checkpoint_meta, format_table,
+                                 free_port, load_config, run_cli)
 from rs2sam2_mmseg.visualization import draw_referring_overlay
 
 TOOLS = osp.dirname(osp.abspath(__file__))
@@ -157,9 +157,7 @@ def train_command(
 
 def trained_iterations(checkpoint: str) -> int:
     """The iteration a checkpoint was saved at."""
-    return int(
-        torch.load(checkpoint, map_location='cpu',
-                   weights_only=True)['meta']['iter'])
+    return int(checkpoint_meta(checkpoint)['iter'])
 
 
 def budget_hook(cfg: Config) -> Tuple[Optional[int], Optional[dict]]:

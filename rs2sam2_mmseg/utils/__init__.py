@@ -2,10 +2,10 @@
 from .cli import (USER_ERRORS, add_cfg_options, add_runner_arguments,
                   free_port, parse_tool_args, run_cli, tool_parser)
 from .config import (LAUNCHERS, PRETRAINED_PATHS, TEXT_ABLATIONS,
-                     apply_pretrained_paths, changed_recipe, configure_amp,
-                     configure_denormals, configure_launcher, configure_resume,
-                     configure_test, load_config, set_work_dir,
-                     tta_model_config)
+                     apply_pretrained_paths, changed_recipe, checkpoint_meta,
+                     configure_amp, configure_denormals, configure_launcher,
+                     configure_resume, configure_test, load_config,
+                     set_work_dir, tta_model_config)
 from .report import format_metric_table, format_table, save_metrics
 from .weights import (LAYOUTS, OPEN_CLIP_LAYOUT, RS2SAM2_LAYOUT, SAM2_LAYOUT,
                       CheckpointReport, ComponentReport, KeyLayout,
@@ -18,12 +18,12 @@ __all__ = [
     'USER_ERRORS', 'add_cfg_options', 'add_runner_arguments', 'free_port',
     'parse_tool_args', 'run_cli', 'tool_parser', 'LAUNCHERS',
     'PRETRAINED_PATHS', 'TEXT_ABLATIONS', 'apply_pretrained_paths',
-    'changed_recipe', 'configure_amp', 'configure_denormals',
-    'configure_launcher', 'configure_resume', 'configure_test', 'load_config',
-    'set_work_dir', 'tta_model_config', 'format_metric_table', 'format_table',
-    'save_metrics', 'LAYOUTS', 'OPEN_CLIP_LAYOUT', 'RS2SAM2_LAYOUT',
-    'SAM2_LAYOUT', 'CheckpointReport', 'ComponentReport', 'KeyLayout',
-    'format_checkpoint_report', 'inspect_checkpoints', 'match_checkpoint',
-    'merge_state_dicts', 'model_state_for_config', 'read_checkpoint',
-    'save_init_checkpoint'
+    'changed_recipe', 'checkpoint_meta', 'configure_amp',
+    'configure_denormals', 'configure_launcher', 'configure_resume',
+    'configure_test', 'load_config', 'set_work_dir', 'tta_model_config',
+    'format_metric_table', 'format_table', 'save_metrics', 'LAYOUTS',
+    'OPEN_CLIP_LAYOUT', 'RS2SAM2_LAYOUT', 'SAM2_LAYOUT', 'CheckpointReport',
+    'ComponentReport', 'KeyLayout', 'format_checkpoint_report',
+    'inspect_checkpoints', 'match_checkpoint', 'merge_state_dicts',
+    'model_state_for_config', 'read_checkpoint', 'save_init_checkpoint'
 ]

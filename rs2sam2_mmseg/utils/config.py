@@ -250,6 +250,14 @@ def configure_resume(cfg: Config, resume: Optional[str]) -> Config:
     return cfg
 
 
+def checkpoint_meta(checkpoint: str) -> dict:
+    """The ``meta`` mmengine saves in a checkpoint (``iter``, ``cfg``,
+    ...), read without loading the tensors (memory-mapped)."""
+    return torch.load(
+        checkpoint, map_location='cpu', weights_only=True,
+        mmap=True).get('meta', {})
+
+
 def _recipe_value(cfg: Config, key: str) -> str:
     """``cfg[key]`` as :func:`changed_recipe` compares it (JSON), without
     the ``minutes`` of a ``TrainTimeBudgetHook``."""
@@ -290,9 +298,7 @@ def changed_recipe(cfg: Config, work_dir: str) -> Optional[str]:
         checkpoint = f.read().strip()
     if not osp.isfile(checkpoint):
         return f'{last} names {checkpoint!r}, which does not exist'
-    meta = torch.load(
-        checkpoint, map_location='cpu', weights_only=True,
-        mmap=True).get('meta', {})
+    meta = checkpoint_meta(checkpoint)
     if 'cfg' not in meta:
         return (f'{checkpoint} does not hold the config of its run '
                 '(meta.cfg)')
