@@ -1,7 +1,8 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
-# The first use of any target creates .venv and installs the pinned stack in
-# ONE pip command (see setup.py); later uses reinstall only when setup.py
-# changes.
+# The first use of any target creates .venv and installs the tested stack in
+# ONE pip command: the plugin with requirements/lock.txt as constraints, plus
+# mmcv-lite (see setup.py); later uses reinstall only when setup.py or a
+# requirements file changes.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,9 +11,10 @@ PYTEST_ARGS ?=
 
 .PHONY: install test demo clean
 
-$(STAMP): setup.py
+$(STAMP): setup.py $(wildcard requirements/*.txt)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	SAM2_BUILD_CUDA=0 $(PY) -m pip install --quiet -e '.[test]'
+	SAM2_BUILD_CUDA=0 $(PY) -m pip install --quiet \
+	    -c requirements/lock.txt -e '.[test]' mmcv-lite
 	touch $(STAMP)
 
 install: $(STAMP)
