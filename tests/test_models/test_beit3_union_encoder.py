@@ -1,4 +1,6 @@
 """BEiT3UnionEncoder: official slicing, tokenization, checkpoint loading."""
+import warnings
+
 import pytest
 import torch
 from mmseg.registry import MODELS
@@ -73,6 +75,9 @@ def test_long_sentence_is_truncated_with_a_warning():
             'truncated to the 30'):
         out = encoder(torch.randn(1, 3, 32, 32), [long], ['sent_3'])
     assert out['txt'].shape[1] == 30 and out['txt_mask'].all()
+    with pytest.warns(UserWarning, match='truncated'):
+        ids, _ = encoder.tokenize([long])
+    assert ids[0].tolist() == encoder.tokenizer.encode(long)[:30]
 
 
 def test_bad_arguments():
@@ -118,3 +123,14 @@ def test_unrelated_checkpoint_is_a_clear_error(tmp_path, content, message):
     encoder = build_tiny(pretrained=path)
     with pytest.raises(ValueError, match=message):
         encoder.init_weights()
+
+
+def test_truncation_starts_one_token_past_the_positions():
+    # TEXTS[0] has 12 tokens; a table of P rows holds P - 2 tokens
+    image = torch.randn(1, 3, 32, 32)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        out = build_tiny(max_text_positions=14)(image, TEXTS[:1])
+    assert out['txt'].shape[1] == 12
+    with pytest.warns(UserWarning, match='has 12 tokens; truncated to the 11'):
+        build_tiny(max_text_positions=13)(image, TEXTS[:1])
