@@ -89,6 +89,10 @@ def test_bad_arguments():
         build_tiny(vocab_size=64)
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         build_tiny(pretrained='/nonexistent/nope.pth')
+    with pytest.raises(
+            ValueError, match='1 referring expressions for 2 '
+            'images'):
+        build_tiny()(torch.randn(2, 3, 32, 32), TEXTS[:1])
 
 
 def test_pretrained_is_loaded_in_init_weights(tmp_path, monkeypatch):
@@ -134,3 +138,16 @@ def test_truncation_starts_one_token_past_the_positions():
     assert out['txt'].shape[1] == 12
     with pytest.warns(UserWarning, match='has 12 tokens; truncated to the 11'):
         build_tiny(max_text_positions=13)(image, TEXTS[:1])
+
+
+def test_every_trainable_parameter_gets_a_gradient():
+    # DDP without find_unused_parameters; the unused MIM token is frozen
+    encoder = build_tiny().train()
+    out = encoder(torch.randn(2, 3, 32, 32), TEXTS)
+    sum(out[key].sum() for key in ('vis', 'cls', 'txt')).backward()
+    unused = [
+        name for name, param in encoder.named_parameters()
+        if param.requires_grad and param.grad is None
+    ]
+    assert unused == []
+    assert not encoder.beit3.vision_embed.mask_token.requires_grad
