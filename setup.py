@@ -32,6 +32,10 @@ setup(
     packages=find_packages(include=['rs2sam2_mmseg', 'rs2sam2_mmseg.*']),
     python_requires='>=3.10',
     install_requires=INSTALL_REQUIRES,
-    extras_require={'test': ['pytest']},
+    # ZeRO configs (configs/*_zero2.py) only; needs CUDA to run
+    extras_require={
+        'test': ['pytest'],
+        'deepspeed': ['deepspeed>=0.14.4']
+    },
     license='Apache-2.0',
 )
