@@ -9,7 +9,8 @@ from mmengine.config import Config
 from mmengine.runner import FlexibleRunner
 
 from mmseg.registry import RUNNERS
-from rs2sam2_mmseg.utils import build_runner, configure_strategy, load_config
+from rs2sam2_mmseg.utils import (build_runner, configure_resume,
+                                 configure_strategy, load_config)
 from ..test_tools.utils import assert_cli_error
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -110,3 +111,11 @@ def test_strategy_without_runner_type():
     cfg.pop('runner_type')
     with pytest.raises(ValueError, match="runner_type='FlexibleRunner'"):
         configure_strategy(cfg)
+
+
+def test_resume_from_a_zero_checkpoint_folder(tmp_path):
+    """DeepSpeed saves iter_N.pth as a folder: --resume takes it."""
+    folder = tmp_path / 'iter_4.pth'
+    folder.mkdir()
+    cfg = configure_resume(Config(), str(folder))
+    assert cfg.resume and cfg.load_from == str(folder)

@@ -5,14 +5,17 @@
 # Wrap units are the modules the model calls as a whole (their forward):
 # SAM2 Hiera's attention and MLP (MultiScaleAttention, MLP; the BHF adapter
 # uses the blocks' parts, so a whole MultiScaleBlock cannot be a unit),
-# the union encoder's transformer layers. Everything else (adapters, the
-# SAM2 decoder, embeddings) is one root unit, sharded as well.
+# the union encoder's transformer layers (BEiT-3: MultiwayEncoderLayer;
+# the open_clip variant: CLIP's ResidualAttentionBlock and the fusion
+# MultiwayLayer); names absent from a model wrap nothing. Everything else
+# (adapters, the SAM2 decoder, embeddings) is one root unit, sharded too.
 # use_orig_params: parameter groups with their own lr_mult and frozen SAM2
 # weights may share a unit. Checkpoints hold the full model (rank 0 writes
 # one file): tools/test.py and --resume read them as any other.
 runner_type = 'FlexibleRunner'
 fsdp_wrap_classes = [
-    'MultiScaleAttention', 'MLP', 'ResidualAttentionBlock', 'MultiwayLayer'
+    'MultiScaleAttention', 'MLP', 'MultiwayEncoderLayer',
+    'ResidualAttentionBlock', 'MultiwayLayer'
 ]
 strategy = dict(
     type='FSDPStrategy',
