@@ -9,13 +9,16 @@
 # Usage: tools/gpu_check.sh [CONFIG]
 # Environment: PYTHON (default: python), NGPU (default: all visible), ITERS
 # (training iterations per run, default 8), OUT (work folder, default
-# work_dirs/gpu_check), PORT (first torchrun port, default 29600).
+# work_dirs/gpu_check), PORT (first torchrun port, default 29600), SPM (the
+# BEiT-3 sentencepiece model; default the tests' tiny one: the weights are
+# random anyway).
 set -uo pipefail
 CONFIG=${1:-configs/rs2sam2_rrsisd.py}
 PYTHON=${PYTHON:-python}
 OUT=${OUT:-work_dirs/gpu_check}
 ITERS=${ITERS:-8}
 PORT=${PORT:-29600}
+SPM=${SPM:-tests/test_models/fixtures/tiny_spm.model}
 cd "$(dirname "$0")/.."
 if ! "$PYTHON" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'
 then
@@ -45,6 +48,7 @@ run() {  # run STRATEGY BATCH: one training run, prints one table row
         "val_dataloader.dataset.data_root=$DATA" \
         "test_dataloader.dataset.data_root=$DATA" \
         "train_dataloader.batch_size=$batch" \
+        "model.union_encoder.spm_file=$SPM" \
         train_dataloader.num_workers=2 train_cfg.max_epochs=1 \
         train_cfg.val_interval=2 default_hooks.logger.interval=1 \
         default_hooks.checkpoint.interval=2 \
@@ -89,4 +93,6 @@ for strategy in ddp zero2 fsdp; do
 done
 echo "--- tools/benchmark.py $CONFIG (1 GPU, bf16 autocast)"
 "$PYTHON" tools/benchmark.py "$CONFIG" --device cuda --amp --iters 3 \
-    --json "$OUT/benchmark.json" 2>&1 | grep -v '^running:'
+    --json "$OUT/benchmark.json" \
+    --cfg-options "model.union_encoder.spm_file=$SPM" 2>&1 |
+    grep -v '^running:'

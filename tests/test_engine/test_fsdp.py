@@ -10,11 +10,14 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.model import MMFullyShardedDataParallel
 from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
 from torch import nn
 from torch.distributed.fsdp import FullyShardedDataParallel
 
+from mmseg.registry import MODELS
+
 from rs2sam2_mmseg.utils import free_port
-from ..test_models.utils import REPO, build_tiny
+from ..test_models.utils import REPO
 
 FSDP_BASE = os.path.join(REPO, 'configs', '_base_', 'strategies', 'fsdp.py')
 #: Where each wrap class of the FSDP configs is defined.
@@ -49,15 +52,24 @@ def test_every_wrap_class_exists():
         assert isinstance(getattr(importlib.import_module(module), name), type)
 
 
-def test_wrap_units_of_the_tiny_model(process_group):
+@pytest.mark.parametrize(
+    'config, classes',
+    [('rs2sam2_tiny_synthetic.py', {
+        'MultiScaleAttention', 'MLP', 'ResidualAttentionBlock', 'MultiwayLayer'
+    }),
+     ('rs2sam2_beit3_tiny_synthetic.py',
+      {'MultiScaleAttention', 'MLP', 'MultiwayEncoderLayer'})])
+def test_wrap_units_of_the_tiny_models(process_group, monkeypatch, config,
+                                       classes):
     """Each module of a named class becomes an FSDP unit; nothing else."""
+    monkeypatch.chdir(REPO)  # the BEiT-3 config's spm path is relative
     names = Config.fromfile(FSDP_BASE).fsdp_wrap_classes
-    model = build_tiny()
+    init_default_scope('mmseg')
+    model = MODELS.build(
+        Config.fromfile(os.path.join(REPO, 'configs', config)).model)
     expected = sorted(
         type(m).__name__ for m in model.modules() if type(m).__name__ in names)
-    assert {
-        'MultiScaleAttention', 'MLP', 'ResidualAttentionBlock', 'MultiwayLayer'
-    } <= set(expected)
+    assert set(expected) == classes
     wrapped = fsdp(
         model,
         auto_wrap_policy=dict(

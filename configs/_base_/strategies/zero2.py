@@ -1,5 +1,6 @@
 # DeepSpeed ZeRO stage 2 through mmengine's FlexibleRunner, as the official
-# RS2-SAM2 training (bf16, ZeRO-2, buckets of 5e8). Needs CUDA and
+# RS2-SAM2 training (bf16, ZeRO-2, buckets of 5e8, no gradient clipping).
+# Needs CUDA and
 # `pip install -e .[deepspeed]`. The DeepSpeed engine keeps the model in
 # bf16 (inputs cast with inputs_to_half) and the fp32 master weights,
 # gradients and AdamW state partitioned over the GPUs. The optimizer wrapper
@@ -13,7 +14,6 @@ strategy = dict(
     type='DeepSpeedStrategy',
     bf16=dict(enabled=True),
     inputs_to_half=['inputs'],
-    gradient_clipping=1.0,
     gradient_accumulation_steps=1,
     zero_optimization=dict(
         stage=2,
