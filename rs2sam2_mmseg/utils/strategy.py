@@ -1,14 +1,11 @@
 """Runner choice for configs with ``runner_type`` (ZeRO / FSDP through
 mmengine's ``FlexibleRunner``)."""
 import importlib.util
-import logging
 from typing import Union
 
 import torch
 from mmengine.config import Config
-from mmengine.logging import print_log
 from mmengine.runner import FlexibleRunner, Runner
-
 from mmseg.registry import RUNNERS
 
 #: Strategies that shard the model or its training state over processes:
@@ -26,9 +23,8 @@ def configure_strategy(cfg: Config) -> Config:
     - ``DeepSpeedStrategy`` and ``FSDPStrategy`` need ``--launcher
       pytorch`` (``tools/dist_train.sh CONFIG NUM_GPUS``).
     - Without CUDA, ``FSDPStrategy`` runs on the CPU (gloo): its wrapper
-      gets ``device_id='cpu'`` and its ``mixed_precision`` is dropped with
-      a warning (the tools' fp32 fallback of ``AmpOptimWrapper``, see
-      ``configure_amp``).
+      gets ``device_id='cpu'`` (mmengine's default is the local rank's
+      GPU).
 
     Args:
         cfg (Config): The config, its ``launcher`` already set
@@ -62,13 +58,8 @@ def configure_strategy(cfg: Config) -> Config:
             f'{cfg.filename}: {kind} needs a distributed launch: '
             f'tools/dist_train.sh {cfg.filename} NUM_GPUS (1 works too)')
     if kind == 'FSDPStrategy' and not torch.cuda.is_available():
-        wrapper = dict(strategy.get('model_wrapper') or {}, device_id='cpu')
-        if wrapper.pop('mixed_precision', None) is not None:
-            print_log(
-                'No CUDA: FSDP mixed_precision dropped (fp32 on the CPU).',
-                logger='current',
-                level=logging.WARNING)
-        strategy['model_wrapper'] = wrapper
+        strategy['model_wrapper'] = dict(
+            strategy.get('model_wrapper') or {}, device_id='cpu')
     return cfg
 
 

@@ -11,10 +11,9 @@ from mmengine.config import Config
 from mmengine.model import MMFullyShardedDataParallel
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
+from mmseg.registry import MODELS
 from torch import nn
 from torch.distributed.fsdp import FullyShardedDataParallel
-
-from mmseg.registry import MODELS
 
 from rs2sam2_mmseg.utils import free_port
 from ..test_models.utils import REPO

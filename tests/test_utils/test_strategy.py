@@ -7,7 +7,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import FlexibleRunner
-
 from mmseg.registry import RUNNERS
 from rs2sam2_mmseg.utils import (build_runner, configure_resume,
                                  configure_strategy, load_config)
@@ -91,7 +90,7 @@ def test_zero2_without_cuda(monkeypatch):
         configure_strategy(with_launcher(ZERO2, 'pytorch'))
 
 
-def test_sharded_strategies_need_a_distributed_launch(monkeypatch):
+def test_sharded_strategies_need_a_distributed_launch():
     for path in (FSDP, TINY_FSDP):
         with pytest.raises(ValueError, match='tools/dist_train.sh'):
             build_runner(with_launcher(path, 'none'))

@@ -4,10 +4,9 @@ from typing import Iterable
 
 import torch
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
+from mmseg.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from torch import nn
 from torch.distributed.fsdp import FullyShardedDataParallel
-
-from mmseg.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
