@@ -8,7 +8,7 @@
 # every loss was finite; then runs tools/benchmark.py on CONFIG.
 # Usage: tools/gpu_check.sh [CONFIG]
 # Environment: PYTHON (default: python), NGPU (default: all visible), ITERS
-# (training iterations per run, default 8), OUT (work folder, default
+# (training iterations per run, default 6), OUT (work folder, default
 # work_dirs/gpu_check), PORT (first torchrun port, default 29600), SPM (the
 # BEiT-3 sentencepiece model; default the tests' tiny one: the weights are
 # random anyway).
@@ -16,7 +16,7 @@ set -uo pipefail
 CONFIG=${1:-configs/rs2sam2_rrsisd.py}
 PYTHON=${PYTHON:-python}
 OUT=${OUT:-work_dirs/gpu_check}
-ITERS=${ITERS:-8}
+ITERS=${ITERS:-6}
 PORT=${PORT:-29600}
 SPM=${SPM:-tests/test_models/fixtures/tiny_spm.model}
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ fi
 NGPU=${NGPU:-$("$PYTHON" -c 'import torch; print(torch.cuda.device_count())')}
 DATA=$OUT/data
 mkdir -p "$OUT"
-"$PYTHON" tools/make_synthetic.py --out-dir "$DATA" --num-train 64 \
+"$PYTHON" tools/make_synthetic.py --out-dir "$DATA" --num-train 128 \
     --num-val 2 --num-test 2 --image-size 256 >/dev/null || exit 1
 BASE=${CONFIG%.py}
 declare -A CONFIGS=([ddp]=$CONFIG [zero2]=${BASE}_zero2.py [fsdp]=${BASE}_fsdp.py)
@@ -42,7 +42,8 @@ run() {  # run STRATEGY BATCH: one training run, prints one table row
         printf '%-6s %5s  %s\n' "$strategy" "$batch" "skipped: no $config"
         return
     fi
-    PORT=$((PORT++)) PYTHON=$PYTHON bash tools/dist_train.sh "$config" \
+    PORT=$((PORT + 1))
+    PORT=$PORT PYTHON=$PYTHON bash tools/dist_train.sh "$config" \
         "$NGPU" --work-dir "$work" --cfg-options \
         "train_dataloader.dataset.data_root=$DATA" \
         "val_dataloader.dataset.data_root=$DATA" \
@@ -54,7 +55,7 @@ run() {  # run STRATEGY BATCH: one training run, prints one table row
         default_hooks.checkpoint.interval=2 \
         default_hooks.checkpoint.save_last=False >"$log" 2>&1 &
     local pid=$!
-    # stop after ITERS logged iterations (the epoch of 64 images is longer)
+    # stop after ITERS logged iterations (the epoch of 128 images is longer)
     while kill -0 "$pid" 2>/dev/null; do
         [ "$(grep -c 'Epoch(train)' "$log")" -ge "$ITERS" ] && kill -- "$pid"
         sleep 2
@@ -70,7 +71,7 @@ run() {  # run STRATEGY BATCH: one training run, prints one table row
                     bad = 1
             }
         }
-        /error:|Error|non-finite/ && !n { err = $0 }
+        /^error:|Error:|non-finite/ && !n && !err { err = $0 }
         END {
             if (n == 0) {
                 printf "%-6s %5s  failed: %s\n", s, b,
