@@ -10,9 +10,9 @@ and shape-mismatched tensors. With --out the matched tensors of all files
 tools/test.py.
 
 Example:
-    python tools/convert_weights.py configs/rs2sam2_rrsisd.py \
+    python tools/convert_weights.py configs/rs2sam2_openclip_rrsisd.py \
         ckpts/sam2.1_hiera_large.pt ckpts/open_clip_vit_l14.bin \
-        --out ckpts/rs2sam2_rrsisd_init.pth
+        --out ckpts/rs2sam2_openclip_rrsisd_init.pth
 """
 import argparse
 
