@@ -46,6 +46,8 @@ setup(
     extras_require={
         'test': read_requirements('tests'),
         'mim': read_requirements('mminstall'),
+        # ZeRO configs (configs/*_zero2.py) only; needs CUDA to run
+        'deepspeed': read_requirements('deepspeed'),
     },
     license='Apache-2.0',
 )

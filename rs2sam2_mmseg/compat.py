@@ -20,12 +20,18 @@ Imported FIRST by ``rs2sam2_mmseg/__init__.py``, before anything touches
    ``--resume`` and ``tools/test.py CKPT``. We add those classes to torch's
    allow-list (``torch.serialization.add_safe_globals``); ``weights_only`` is
    never switched off.
+3. mmengine 0.10.7's ``FSDPStrategy.load_optim_state_dict`` (``--resume``
+   of an FSDP run) calls ``FSDP.optim_state_dict_to_load(state_dict, model,
+   optimizer)``, the argument order of torch<2.1; torch>=2.1 takes
+   ``(model, optim, optim_state_dict)``. We replace that one method with
+   the same call in torch's order (:func:`fsdp_load_optim_state_dict`).
 
 DataLoader workers started with ``spawn`` re-import whatever the pickled
 dataset references; our datasets and transforms live in this package, so the
 import of ``rs2sam2_mmseg`` (and therefore of this module) happens again there.
 """
 import importlib.util
+import inspect
 import os.path as osp
 import pickle
 import sys
@@ -200,6 +206,37 @@ def install_checkpoint_safe_globals() -> None:
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
 
 
+def fsdp_load_optim_state_dict(self, state_dict: dict) -> None:
+    """``FSDPStrategy.load_optim_state_dict`` with torch>=2.1's arguments.
+
+    Args:
+        self (FSDPStrategy): The strategy (model and optimizer prepared).
+        state_dict (dict): The optimizer state its ``optim_state_dict``
+            saved.
+    """
+    from torch.distributed.fsdp import FullyShardedDataParallel
+    self.optim_wrapper.load_state_dict(
+        FullyShardedDataParallel.optim_state_dict_to_load(
+            self.model, self.optim_wrapper.optimizer, state_dict))
+
+
+def install_fsdp_resume_fix() -> bool:
+    """Install :func:`fsdp_load_optim_state_dict` where torch needs it.
+
+    Returns:
+        bool: Whether it is installed (torch's ``optim_state_dict_to_load``
+        takes the model first).
+    """
+    from mmengine._strategy import FSDPStrategy
+    from torch.distributed.fsdp import FullyShardedDataParallel
+    params = inspect.signature(
+        FullyShardedDataParallel.optim_state_dict_to_load).parameters
+    if next(iter(params)) != 'model':
+        return False
+    FSDPStrategy.load_optim_state_dict = fsdp_load_optim_state_dict
+    return True
+
+
 def shim_status() -> dict:
     """Report which shims are active in this process (used by tests/tools).
 
@@ -216,3 +253,4 @@ def shim_status() -> dict:
 
 install_mmcv_ops_standin()
 install_checkpoint_safe_globals()
+install_fsdp_resume_fix()

@@ -18,14 +18,12 @@ Examples:
 """
 import argparse
 
-from mmengine.runner import Runner
-
 import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
-from rs2sam2_mmseg.utils import (add_runner_arguments, configure_amp,
-                                 configure_denormals, configure_launcher,
-                                 configure_resume, load_config,
-                                 parse_tool_args, run_cli, set_work_dir,
-                                 tool_parser)
+from rs2sam2_mmseg.utils import (add_runner_arguments, build_runner,
+                                 configure_amp, configure_denormals,
+                                 configure_launcher, configure_resume,
+                                 load_config, parse_tool_args, run_cli,
+                                 set_work_dir, tool_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +61,7 @@ def main() -> None:
     configure_amp(cfg, args.amp)
     configure_resume(cfg, args.resume)
     configure_launcher(cfg, args.launcher)
-    Runner.from_cfg(cfg).train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

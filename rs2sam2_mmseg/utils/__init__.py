@@ -7,6 +7,7 @@ from .config import (LAUNCHERS, PRETRAINED_PATHS, TEXT_ABLATIONS,
                      configure_resume, configure_test, load_config,
                      set_work_dir, tta_model_config)
 from .report import format_metric_table, format_table, save_metrics
+from .strategy import SHARDED_STRATEGIES, build_runner, configure_strategy
 from .weights import (LAYOUTS, OPEN_CLIP_LAYOUT, RS2SAM2_LAYOUT, SAM2_LAYOUT,
                       CheckpointReport, ComponentReport, KeyLayout,
                       format_checkpoint_report, inspect_checkpoints,
@@ -21,7 +22,8 @@ __all__ = [
     'changed_recipe', 'checkpoint_meta', 'configure_amp',
     'configure_denormals', 'configure_launcher', 'configure_resume',
     'configure_test', 'load_config', 'set_work_dir', 'tta_model_config',
-    'format_metric_table', 'format_table', 'save_metrics', 'LAYOUTS',
+    'format_metric_table', 'format_table', 'save_metrics',
+    'SHARDED_STRATEGIES', 'build_runner', 'configure_strategy', 'LAYOUTS',
     'OPEN_CLIP_LAYOUT', 'RS2SAM2_LAYOUT', 'SAM2_LAYOUT', 'CheckpointReport',
     'ComponentReport', 'KeyLayout', 'format_checkpoint_report',
     'inspect_checkpoints', 'match_checkpoint', 'merge_state_dicts',

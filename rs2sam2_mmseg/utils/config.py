@@ -235,14 +235,15 @@ def configure_resume(cfg: Config, resume: Optional[str]) -> Config:
         resume (str, optional): None (no resume), ``'auto'`` (the latest
             checkpoint of the work dir, as recorded in its
             ``last_checkpoint``; a fresh start when there is none) or a
-            checkpoint file (model, optimizer, scheduler and iteration).
+            checkpoint file (model, optimizer, scheduler and iteration;
+            DeepSpeed ZeRO saves a folder).
 
     Returns:
         Config: The same config, modified in place.
     """
     if resume is None:
         return cfg
-    if resume != 'auto' and not osp.isfile(resume):
+    if resume != 'auto' and not osp.exists(resume):
         raise FileNotFoundError(
             f'--resume checkpoint {resume!r} does not exist')
     cfg.resume = True
