@@ -46,6 +46,7 @@ setup(
     extras_require={
         'test': read_requirements('tests'),
         'mim': read_requirements('mminstall'),
+        'web': read_requirements('web'),
     },
     license='Apache-2.0',
 )
