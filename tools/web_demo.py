@@ -363,23 +363,25 @@ def build_demo(segmenter: ReferringSegmenter, summary: str,
                 button = gr.Button(
                     'Segment', variant='primary', elem_id='segment')
             with gr.Column():
+                report = gr.Markdown(elem_id='report')
                 overlays = gr.Gallery(
                     label='Masks (filled and outlined)',
                     columns=2,
-                    height='auto',
+                    height=340,
+                    object_fit='contain',
                     format='png',
                     elem_id='overlays')
                 probabilities = gr.Gallery(
-                    label='Probability maps',
+                    label='Probability maps (0 dark blue, 1 yellow)',
                     columns=2,
-                    height='auto',
+                    height=300,
+                    object_fit='contain',
                     format='png',
                     elem_id='probabilities')
                 masks = gr.File(
                     label='Masks as PNG (0/255, image size)',
                     file_count='multiple',
                     elem_id='masks')
-                report = gr.Markdown(elem_id='report')
         for label, rows in examples:
             gr.Examples(rows, [image, sentences], label=label)
         image.change(
@@ -475,7 +477,12 @@ def main() -> None:
             max_file_size=MAX_FILE_SIZE,
             allowed_paths=[
                 osp.abspath(row[0]) for _, rows in examples for row in rows
-            ])
+            ],
+            prevent_thread_lock=True)
+        try:
+            demo.block_thread()  # until Ctrl-C / SIGTERM
+        finally:
+            demo.close()
 
 
 if __name__ == '__main__':
