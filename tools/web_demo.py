@@ -110,6 +110,16 @@ def parse_sentences(text: Optional[str]) -> List[str]:
     return sentences
 
 
+def parse_bands(text: str) -> List[int]:
+    """``--bands 4,3,2`` as ``[4, 3, 2]``."""
+    try:
+        return [int(band) for band in text.split(',')]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: give three 1-based band numbers, e.g. 4,3,2') \
+            from err
+
+
 def enlarge(image: np.ndarray) -> np.ndarray:
     """Enlarge small images (nearest) to :data:`DISPLAY_SIDE` at least."""
     factor = int(np.ceil(DISPLAY_SIDE / max(image.shape[:2])))
@@ -414,7 +424,10 @@ def build_parser() -> argparse.ArgumentParser:
         help='address to listen on; 0.0.0.0 serves the network '
         '(default: %(default)s)')
     parser.add_argument(
-        '--port', type=int, default=7860, help='(default: %(default)s)')
+        '--port',
+        type=int,
+        default=7860,
+        help='port to listen on (default: %(default)s)')
     parser.add_argument(
         '--examples',
         metavar='DIR',
@@ -432,7 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
         '(default: %(default)s)')
     parser.add_argument(
         '--bands',
-        type=lambda text: [int(b) for b in text.split(',')],
+        type=parse_bands,
         metavar='R,G,B',
         help='1-based bands of multi-band images shown as red, green, blue '
         '(default: 1,2,3)')
