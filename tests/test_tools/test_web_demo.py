@@ -24,7 +24,7 @@ from rs2sam2_mmseg.apis import (inference_referring_model,
                                 init_referring_model, referring_tta_model)
 from rs2sam2_mmseg.utils import free_port
 from .utils import (REPO, TINY_CONFIG, assert_cli_error, assert_documented,
-                    tool_env)
+                    tool_env, tool_module)
 
 WEB_EXTRA = "the web extra is not installed: pip install -e '.[web]'"
 gradio_client = pytest.importorskip('gradio_client', reason=WEB_EXTRA)
@@ -69,6 +69,14 @@ def app(tmp_path_factory):
     checkpoint = osp.join(work_dir, 'tiny.pth')
     torch.save(
         dict(state_dict=model.state_dict(), meta=dict(iter=7)), checkpoint)
+    mine = osp.join(work_dir, 'mine')
+    os.makedirs(mine)
+    mmcv.imwrite(np.full((32, 48, 3), 90, np.uint8), osp.join(mine, 'b.png'))
+    with open(osp.join(mine, 'b.txt'), 'w') as f:
+        f.write('the grey field\nthe whole image\n')
+    mmcv.imwrite(np.zeros((8, 8), np.uint8), osp.join(mine, 'a.jpg'))
+    with open(osp.join(mine, 'notes.md'), 'w') as f:
+        f.write('not an example')
     port = free_port()
     log = osp.join(work_dir, 'server.log')
     with open(log, 'w') as out:
@@ -76,7 +84,7 @@ def app(tmp_path_factory):
             sys.executable, 'tools/web_demo.py', TINY_CONFIG, checkpoint,
             '--port',
             str(port), '--synthetic-dir',
-            osp.join(work_dir, 'synthetic')
+            osp.join(work_dir, 'synthetic'), '--examples', mine
         ],
                                    cwd=REPO,
                                    env=tool_env(),
@@ -245,6 +253,10 @@ def test_page_in_chromium(app):
 
     try:
         driver.get(app.url)
+        wait.until(lambda d: 'Your examples' in d.find_element(
+            By.TAG_NAME, 'body').text)
+        assert 'Synthetic scenes' in driver.find_element(By.TAG_NAME,
+                                                         'body').text
         element('#image input[type=file]').send_keys(app.image)
         element('#preview img')
         replace_text('#sentences textarea', SENTENCES[0])
@@ -278,6 +290,23 @@ def test_page_in_chromium(app):
 
 def test_web_demo_help():
     assert_documented('web_demo.py')
+
+
+def test_examples(app):
+    """The synthetic scenes (generated at start) and the user's folder."""
+    tool = tool_module('web_demo.py')
+    synthetic = tool['synthetic_examples'](osp.join(app.work_dir, 'synthetic'))
+    assert len(synthetic) == 4
+    for image, sentences in synthetic:
+        assert osp.dirname(image) == osp.dirname(app.image)
+        assert 1 <= len(sentences.splitlines()) <= 3
+    mine = osp.join(app.work_dir, 'mine')
+    assert tool['folder_examples'](mine) == [
+        [osp.join(mine, 'a.jpg'), ''],
+        [osp.join(mine, 'b.png'), 'the grey field\nthe whole image'],
+    ]
+    with pytest.raises(ValueError, match='holds no image'):
+        tool['folder_examples'](osp.join(app.work_dir, 'synthetic'))
 
 
 def test_web_demo_checkpoint_errors(monkeypatch, capsys, tmp_path):
