@@ -176,6 +176,21 @@ def test_segment_endpoint(app, client, tta):
     assert f'({flip}, threshold {threshold:g}, image 96 x 96)' in report
 
 
+def test_requests_queue(app, client):
+    """Requests sent at once are served one after the other, all of them."""
+    jobs = [
+        client.submit(
+            gradio_client.handle_file(app.image),
+            sentence,
+            False,
+            0.3,
+            api_name='/segment') for sentence in SENTENCES * 2
+    ]
+    outputs = [job.result(timeout=120) for job in jobs]
+    for sentence, (overlays, *_) in zip(SENTENCES * 2, outputs):
+        assert overlays[0]['caption'].startswith(f'1. {sentence}: ')
+
+
 def test_default_threshold_is_the_configs(app, client):
     *_, masks, _ = segment(client, app.image, SENTENCES[1])
     mask = inference_referring_model(app.model, app.image, SENTENCES[1])
