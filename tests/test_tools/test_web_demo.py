@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import List, NamedTuple
+from typing import List, NamedTuple, Optional
 
 import mmcv
 import numpy as np
@@ -139,13 +139,13 @@ def client(app):
 
 
 def segment(client,
-            image: str,
+            image: Optional[str],
             text: str,
             tta: bool = False,
             threshold: float = 0.3) -> tuple:
     """Call ``/segment``: overlays, probability maps, masks, report."""
     return client.predict(
-        gradio_client.handle_file(image),
+        image and gradio_client.handle_file(image),
         text,
         tta,
         threshold,
@@ -207,6 +207,7 @@ def test_bad_requests_are_messages(app, client, tmp_path):
     truncated.write_bytes(truncated.read_bytes()[:-40])
     cases = [
         (app.image, ' \n ', 'No sentence: type a referring expression'),
+        (None, 'a car', 'No image: upload a PNG, JPEG or TIFF'),
         (str(not_image), 'a car', "Image 'notes.png' cannot be read (not "
          'an image'),
         (str(truncated), 'a car', "Image 'truncated.png' cannot be read "
