@@ -478,7 +478,9 @@ def main() -> None:
     # is removed
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix='rs2sam2_web_') as tmp:
-        os.environ['GRADIO_TEMP_DIR'] = tmp
+        # no request leaves the machine: no analytics, no version check
+        os.environ.update(
+            GRADIO_TEMP_DIR=tmp, GRADIO_ANALYTICS_ENABLED='False')
         segmenter = ReferringSegmenter(model, tmp, args.max_side, args.bands)
         demo = build_demo(segmenter, summary, examples, threshold)
         demo.queue(default_concurrency_limit=1, max_size=args.queue_size)
