@@ -1,8 +1,9 @@
 # Two commands on a fresh machine: `make demo` and `make test`.
 # The first use of any target creates .venv and installs the tested stack in
-# ONE pip command: the plugin with requirements/lock.txt as constraints, plus
-# mmcv-lite (see setup.py); later uses reinstall only when setup.py or a
-# requirements file changes.
+# ONE pip command: the plugin with its test and web extras (the web page of
+# tools/web_demo.py and its browser test), requirements/lock.txt as
+# constraints, plus mmcv-lite (see setup.py); later uses reinstall only when
+# setup.py or a requirements file changes.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -14,7 +15,7 @@ PYTEST_ARGS ?=
 $(STAMP): setup.py $(wildcard requirements/*.txt)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	SAM2_BUILD_CUDA=0 $(PY) -m pip install --quiet \
-	    -c requirements/lock.txt -e '.[test]' mmcv-lite
+	    -c requirements/lock.txt -e '.[test,web]' mmcv-lite
 	touch $(STAMP)
 
 install: $(STAMP)

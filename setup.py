@@ -46,6 +46,7 @@ setup(
     extras_require={
         'test': read_requirements('tests'),
         'mim': read_requirements('mminstall'),
+        'web': read_requirements('web'),
         # ZeRO configs (configs/*_zero2.py) only; needs CUDA to run
         'deepspeed': read_requirements('deepspeed'),
     },

@@ -30,7 +30,7 @@ def lock() -> dict:
     return pins
 
 
-@pytest.mark.parametrize('name', ['runtime', 'mminstall'])
+@pytest.mark.parametrize('name', ['runtime', 'mminstall', 'web'])
 def test_ranges_are_satisfied_by_the_lock(name):
     pins = lock()
     for line in read(name):
@@ -50,6 +50,7 @@ def test_setup_installs_the_ranges():
     kwargs = setup.call_args.kwargs
     assert kwargs['install_requires'] == read('runtime')
     assert kwargs['extras_require']['mim'] == read('mminstall')
+    assert kwargs['extras_require']['web'] == read('web')
 
 
 def test_environment_is_the_lock():

@@ -5,8 +5,10 @@ import pytest
 import torch
 from mmseg.structures import SegDataSample
 
-from rs2sam2_mmseg.apis import (inference_pipeline, inference_referring_model,
-                                init_referring_model)
+from rs2sam2_mmseg.apis import (checkpoint_misfit, inference_pipeline,
+                                inference_referring_model,
+                                init_referring_model,
+                                load_referring_checkpoint, referring_tta_model)
 from ..test_models.utils import TEXTS
 from ..test_tools.utils import TINY_CONFIG
 
@@ -101,3 +103,77 @@ def test_errors(tmp_path, model, image):
     broken.write_bytes(b'\x89PNG broken')
     with pytest.raises(ValueError, match='cannot be read'):
         inference_referring_model(model, str(broken), 'a car')
+
+
+def test_threshold(model, image):
+    """A threshold per call, the config's one back afterwards."""
+    default = model.decode_head.threshold
+    single_region = model.single_region
+    model.single_region = False  # masks are then exactly prob > threshold
+    try:
+        prob = inference_referring_model(model, image,
+                                         TEXTS[0]).seg_logits.data
+        threshold = float(prob.median())
+        result = inference_referring_model(model, image, TEXTS[0], threshold)
+    finally:
+        model.single_region = single_region
+    assert model.decode_head.threshold == default
+    torch.testing.assert_close(result.seg_logits.data, prob)
+    torch.testing.assert_close(result.pred_sem_seg.data,
+                               (prob > threshold).to(prob))
+    for bad in (0., 1., 1.5):
+        with pytest.raises(ValueError, match=r'not in \(0, 1\)'):
+            inference_referring_model(model, image, TEXTS[0], bad)
+
+
+def test_tta_model_shares_the_weights(tmp_path, model, image):
+    path = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+    loaded = init_referring_model(TINY_CONFIG, path, tta=True)
+    wrapper = referring_tta_model(model)
+    assert wrapper.module is model and wrapper.cfg is model.cfg
+    for threshold in (None, 0.45):
+        expected = inference_referring_model(loaded, image, TEXTS[:2],
+                                             threshold)
+        for got, want in zip(
+                inference_referring_model(wrapper, image, TEXTS[:2],
+                                          threshold), expected):
+            torch.testing.assert_close(got.seg_logits.data,
+                                       want.seg_logits.data)
+            torch.testing.assert_close(got.pred_sem_seg.data,
+                                       want.pred_sem_seg.data)
+    assert wrapper.module.decode_head.threshold == \
+        model.cfg.model.decode_head.threshold
+
+
+def test_strict_checkpoint(tmp_path, model):
+    """strict=True: the checkpoint fills every tensor, with its shape."""
+    state = model.state_dict()
+    path = str(tmp_path / 'ddp.pth')
+    torch.save(
+        dict(state_dict={
+            f'module.{k}': v
+            for k, v in state.items()
+        }), path)
+    load_referring_checkpoint(model, path, strict=True)  # prefix dropped
+    first, second = list(state)[:2]
+    unfit = dict(state, extra=torch.zeros(1))
+    unfit[first] = torch.zeros(3, 3)
+    del unfit[second]
+    assert checkpoint_misfit(state, unfit) == (
+        f'1 of {len(state)} model tensors missing ({second}), 1 of another '
+        f'shape ({first}: (3, 3) vs {tuple(state[first].shape)}), 1 unknown '
+        'to the model (extra)')
+    assert checkpoint_misfit(state, state) is None
+    torch.save(dict(state_dict=unfit), path)
+    with pytest.raises(
+            ValueError, match='does not fit the model of the '
+            'config: 1 of'):
+        load_referring_checkpoint(model, path, strict=True)
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    text = tmp_path / 'text.pth'
+    text.write_text('not a checkpoint')
+    for bad in (empty, text):
+        with pytest.raises(ValueError, match='cannot be read'):
+            load_referring_checkpoint(model, str(bad))
