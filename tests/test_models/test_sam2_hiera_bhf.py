@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from rs2sam2_mmseg.models.backbones.bhf_adapter import BHFAdapter
+from rs2sam2_mmseg.models.backbones.bhf_adapter import (BHFAdapter,
+                                                        TextVisualGate)
 from .utils import build_tiny, official_tiny_sam2, tiny_cfg
 
 
@@ -181,3 +182,59 @@ def test_inputs_are_resized_to_the_sam2_image_size():
     assert [f.shape[-1] for f in out['backbone_fpn']] == [16, 8, 4]
     for got, want in zip(out['backbone_fpn'], ref['backbone_fpn']):
         torch.testing.assert_close(got, want)
+
+
+def _nonzero_(module, std=0.3):
+    """Give every parameter a non-zero value: a zero-initialised output
+    layer would hide whatever reaches it (a dropped padding mask)."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for param in module.parameters():
+            param.normal_(std=std)
+    return module
+
+
+def _pad_text(text, mask, extra=3):
+    """The text with ``extra`` padding tokens of random values appended."""
+    padded = torch.cat([text, 5 * torch.randn(len(text), extra,
+                                              text.shape[-1])], 1)
+    return padded, torch.cat([mask, mask.new_zeros(len(text), extra)], 1)
+
+
+def test_adapter_ignores_text_padding():
+    adapter = _nonzero_(BHFAdapter(dims=24, text_dims=16, num_heads=2))
+    x, text = torch.randn(2, 4, 4, 24), torch.randn(2, 5, 16)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    x_ref, text_ref = adapter.fuse(x, text, mask)
+    x_pad, text_pad = adapter.fuse(x, *_pad_text(text, mask))
+    torch.testing.assert_close(x_pad, x_ref)
+    torch.testing.assert_close(text_pad[:, :5], text_ref)
+
+
+def test_gate_ignores_text_padding():
+    gate = _nonzero_(TextVisualGate(dims=32, text_dims=16, num_heads=4))
+    embed, pos = torch.randn(2, 32, 6, 6), torch.randn(2, 32, 6, 6)
+    text, vis = torch.randn(2, 5, 16), torch.randn(2, 16, 16)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    ref = gate(embed, pos, text, mask, vis)
+    padded = gate(embed, pos, *_pad_text(text, mask), vis)
+    torch.testing.assert_close(padded, ref)
+    assert not torch.allclose(ref, embed)  # the gate is not identity here
+
+
+def test_backbone_output_does_not_depend_on_text_padding():
+    # padding tokens travel through every block: neither an adapter nor
+    # the gate may read them
+    backbone = build_tiny('backbone').eval()
+    _nonzero_(backbone.adapters, std=0.1)
+    _nonzero_(backbone.gate, std=0.1)
+    images, union = torch.randn(2, 3, 96, 96), _union()
+    padded = dict(union)
+    padded['txt'], padded['txt_mask'] = _pad_text(union['txt'],
+                                                  union['txt_mask'])
+    with torch.no_grad():
+        ref, out = backbone(images, union), backbone(images, padded)
+    for got, want in zip(out['backbone_fpn'], ref['backbone_fpn']):
+        torch.testing.assert_close(got, want)
+    real = union['txt_mask']
+    torch.testing.assert_close(out['txt'][:, :5][real], ref['txt'][real])

@@ -109,3 +109,23 @@ def test_token_vocab_errors(tmp_path):
     path.touch()
     with pytest.raises(ValueError, match='pretrained checkpoint'):
         build_tiny('union_encoder', pretrained=str(path), token_vocab=['a'])
+
+
+def test_a_sentence_encodes_the_same_padded_in_a_batch():
+    # 'the red car' padded to the length of a longer sentence of its batch:
+    # the fusion layers must not attend to the padding tokens
+    torch.manual_seed(0)
+    encoder = build_tiny('union_encoder').eval()
+    short, long = 'the red car', 'the small white ship left of the big tank'
+    images = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        alone = encoder(images[:1], [short])
+        batch = encoder(images, [short, long])
+    length = alone['txt'].shape[1]
+    assert length == 5  # sot + 3 words + eot
+    assert batch['txt'].shape[1] > length
+    assert batch['txt_mask'][0].tolist() == [True] * length + [False] * (
+        batch['txt'].shape[1] - length)
+    for key in ('cls', 'vis'):
+        torch.testing.assert_close(batch[key][:1], alone[key], msg=key)
+    torch.testing.assert_close(batch['txt'][:1, :length], alone['txt'])
