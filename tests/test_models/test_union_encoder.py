@@ -129,3 +129,25 @@ def test_a_sentence_encodes_the_same_padded_in_a_batch():
     for key in ('cls', 'vis'):
         torch.testing.assert_close(batch[key][:1], alone[key], msg=key)
     torch.testing.assert_close(batch['txt'][:1, :length], alone['txt'])
+
+
+def test_image_tower_gets_the_clip_normalisation_of_the_raw_pixels():
+    # the input arrives normalised for SAM2 (ImageNet mean / std, 0-255);
+    # the CLIP tower must see OpenAI CLIP's normalisation of the same
+    # pixels: (raw / 255 - mean) / std, mean (0.48145466, 0.4578275,
+    # 0.40821073), std (0.26862954, 0.26130258, 0.27577711)
+    encoder = build_tiny('union_encoder').eval()
+    raw = torch.tensor([200., 100., 30.]).view(1, 3, 1, 1)  # R, G, B
+    sam2_mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
+    sam2_std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
+    inputs = ((raw - sam2_mean) / sam2_std).expand(1, 3, 64, 64)
+    seen = []
+    encoder.visual.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0]))
+    with torch.no_grad():
+        encoder(inputs, TEXTS[:1])
+    clip_mean = torch.tensor([0.48145466, 0.4578275, 0.40821073])
+    clip_std = torch.tensor([0.26862954, 0.26130258, 0.27577711])
+    expected = (raw.view(3) / 255 - clip_mean) / clip_std
+    assert seen[0].shape == (1, 3, 64, 64)  # image_size 64: no resizing
+    torch.testing.assert_close(seen[0][0, :, 5, 7], expected)
