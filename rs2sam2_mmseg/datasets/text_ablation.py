@@ -15,9 +15,10 @@ class TextAblationDataset:
     ``mode='shuffle'``: sentences are permuted among the samples of the
     split, along one cycle through a random order drawn from ``seed`` (a
     permutation without fixed points), so every sample is evaluated with
-    another sample's expression; a split needs at least 2 samples. A model that really reads the
-    sentence must lose most of its accuracy; one that segments "the
-    salient object" does not. The masks, images and ids are unchanged.
+    another sample's expression; a split needs at least 2 samples. A
+    model that really reads the sentence must lose most of its accuracy;
+    one that segments "the salient object" does not. The masks, images
+    and ids are unchanged.
 
     Args:
         dataset (BaseDataset | dict): The wrapped dataset or its config.
