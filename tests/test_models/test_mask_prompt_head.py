@@ -114,8 +114,9 @@ def test_each_loss_term_by_hand():
                          avg_non_ignore=True, loss_weight=0.3,
                          loss_name='loss_pseudo'))
     probs = torch.tensor([[.5, .5, .5], [.5, .75, .25], [.5, .5, .5]])
-    out = dict(seg_logits=torch.logit(probs)[None, None],
-               pseudo_logits=torch.full((1, 1, 1, 1), math.log(3)))
+    out = dict(seg_logits=torch.logit(probs)[None, None].requires_grad_(),
+               pseudo_logits=torch.full((1, 1, 1, 1), math.log(3),
+                                        requires_grad=True))
     head.forward = lambda feats, union_out, inputs=None: out
     sample = SegDataSample()
     sample.gt_sem_seg = PixelData(
@@ -141,3 +142,14 @@ def test_each_loss_term_by_hand():
     for key, value in expected.items():
         torch.testing.assert_close(
             got[key].float(), torch.tensor(value), msg=key)
+    # each term trains what it supervises: the mask terms the mask logits,
+    # the pseudo-mask term the pseudo-mask alone
+    for key, learns in (('loss_ce', 'seg_logits'), ('loss_dice', 'seg_logits'),
+                        ('loss_boundary', 'seg_logits'),
+                        ('loss_pseudo', 'pseudo_logits')):
+        grads = torch.autograd.grad(
+            got[key], list(out.values()), retain_graph=True,
+            allow_unused=True)
+        for name, grad in zip(out, grads):
+            assert (grad is not None and grad.abs().sum() > 0) == (
+                name == learns), (key, name)
