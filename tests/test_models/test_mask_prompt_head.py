@@ -5,7 +5,9 @@ import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from .utils import build_tiny, demo_batch, official_tiny_sam2
+from rs2sam2_mmseg.models.utils.param_summary import count_parameters
+from .utils import (build_tiny, demo_batch, official_tiny_sam2,
+                    sam2_mask_decoder_size)
 
 
 def _inputs(batch=2):
@@ -153,3 +155,13 @@ def test_each_loss_term_by_hand():
         for name, grad in zip(out, grads):
             assert (grad is not None and grad.abs().sum() > 0) == (
                 name == learns), (key, name)
+
+
+def test_mask_decoder_size_from_its_architecture():
+    head = build_tiny('decode_head')  # dim 32, MLP 128, IoU head 32
+    total = sam2_mask_decoder_size(32, 128, 32)
+    assert total == 51501  # the sum worked by hand once
+    # frozen (unused): the IoU head 32-32-4 and the object-score MLP
+    # 32-32-1, three linear layers each
+    frozen = (2 * (32 * 32 + 32) + 32 * 4 + 4) + (2 * (32 * 32 + 32) + 33)
+    assert count_parameters(head.mask_decoder) == (total, total - frozen)

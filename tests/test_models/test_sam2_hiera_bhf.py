@@ -4,6 +4,7 @@ import torch
 
 from rs2sam2_mmseg.models.backbones.bhf_adapter import (BHFAdapter,
                                                         TextVisualGate)
+from rs2sam2_mmseg.models.utils.param_summary import count_parameters
 from .utils import build_tiny, official_tiny_sam2, tiny_cfg
 
 
@@ -238,3 +239,32 @@ def test_backbone_output_does_not_depend_on_text_padding():
         torch.testing.assert_close(got, want)
     real = union['txt_mask']
     torch.testing.assert_close(out['txt'][:, :5][real], ref['txt'][real])
+
+
+def _linear(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+@pytest.mark.parametrize('ratio, heads, hidden', [(0.25, 2, 6), (0.3, 4, 8)])
+def test_adapter_parameter_count_from_its_parts(ratio, heads, hidden):
+    # d = C * ratio rounded up to a multiple of the heads: 24 * .25 = 6;
+    # 24 * .3 = 7.2 -> 7 -> 8. Parts as in the class docstring
+    adapter = BHFAdapter(dims=24, text_dims=16, ratio=ratio, num_heads=heads)
+    d = hidden
+    attention = _linear(d, 3 * d) + _linear(d, d)  # in / out projections
+    expected = (
+        _linear(24, d)  # W_down
+        + 2 * 16  # LN of the text
+        + _linear(16, d)  # W_in
+        + 2 * attention  # vision -> text, text -> vision
+        + _linear(d, 16)  # W_out
+        + _linear(d, 24)  # W_up
+        + _linear(24, d) + _linear(d, 24))  # MLP adapter
+    assert count_parameters(adapter) == (expected, expected)
+
+
+def test_gate_parameter_count_from_its_parts():
+    gate = TextVisualGate(dims=32, text_dims=16, num_heads=4)
+    # W_t, W_v, attention (in / out projections), per-channel g
+    expected = 2 * _linear(16, 32) + _linear(32, 96) + _linear(32, 32) + 32
+    assert count_parameters(gate) == (expected, expected)
