@@ -16,19 +16,19 @@ TEST_SENTENCES = [s for *_, split, sents in RRSISD_REFS if split == 'test'
                   for _, s in sents]
 
 
-@pytest.mark.parametrize('seed', range(10))
-def test_each_sample_gets_another_sentence(rrsisd_root, seed):
-    # 4 samples: a random permutation keeps some sentences in place for
-    # most seeds (seed 1 of numpy's default_rng: all four)
+def test_each_sample_gets_another_sentence(rrsisd_root):
+    # 4 samples: a random permutation keeps some sentences in place for 7
+    # of these 10 seeds (seed 1 of numpy's default_rng: all four)
     dataset = RRSISDDataset(
         split='test', data_root=rrsisd_root, pipeline=LOAD_PIPELINE)
-    ablated = TextAblationDataset(dataset, seed=seed)
-    assert len(ablated) == len(dataset) == len(TEST_SENTENCES) == 4
     own = [dataset.get_data_info(i)['text'] for i in range(4)]
-    new = [ablated.get_data_info(i)['text'] for i in range(4)]
     assert sorted(own) == sorted(TEST_SENTENCES)
-    assert sum(a != b for a, b in zip(own, new)) == 4
-    assert Counter(new) == Counter(own)  # each sentence used once
+    for seed in range(10):
+        ablated = TextAblationDataset(dataset, seed=seed)
+        assert len(ablated) == len(dataset) == 4
+        new = [ablated.get_data_info(i)['text'] for i in range(4)]
+        assert sum(a != b for a, b in zip(own, new)) == 4, seed
+        assert Counter(new) == Counter(own)  # each sentence used once
 
 
 def test_only_the_sentence_changes(rrsisd_root):
