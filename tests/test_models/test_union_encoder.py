@@ -3,6 +3,7 @@ import open_clip
 import pytest
 import torch
 
+from rs2sam2_mmseg.models.necks.union_encoder import MultiwayLayer
 from .utils import build_tiny, tiny_cfg
 
 TEXTS = ['the red car on the left', 'the largest storage tank']
@@ -151,3 +152,21 @@ def test_image_tower_gets_the_clip_normalisation_of_the_raw_pixels():
     expected = (raw.view(3) / 255 - clip_mean) / clip_std
     assert seen[0].shape == (1, 3, 64, 64)  # image_size 64: no resizing
     torch.testing.assert_close(seen[0][0, :, 5, 7], expected)
+
+
+def test_multiway_layer_routes_each_modality_to_its_expert():
+    # attention output zeroed: each token gets only its expert's FFN,
+    # x + FFN(LN(x)), the class token and the vision tokens the vision one
+    torch.manual_seed(0)
+    layer = MultiwayLayer(8, 2, mlp_ratio=2., dropout=0.)
+    torch.nn.init.zeros_(layer.attn.out_proj.weight)
+    torch.nn.init.zeros_(layer.attn.out_proj.bias)
+    tokens = torch.randn(2, 7, 8)  # class token, 4 vision, 2 text
+    padding = torch.zeros(2, 7, dtype=torch.bool)
+    out = layer(tokens, padding, num_vision=5)
+    vis, txt = tokens[:, :5], tokens[:, 5:]
+    torch.testing.assert_close(out[:, :5],
+                               vis + layer.ffn_vis(layer.norm_vis(vis)))
+    torch.testing.assert_close(out[:, 5:],
+                               txt + layer.ffn_txt(layer.norm_txt(txt)))
+
