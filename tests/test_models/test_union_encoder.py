@@ -169,4 +169,3 @@ def test_multiway_layer_routes_each_modality_to_its_expert():
                                vis + layer.ffn_vis(layer.norm_vis(vis)))
     torch.testing.assert_close(out[:, 5:],
                                txt + layer.ffn_txt(layer.norm_txt(txt)))
-
