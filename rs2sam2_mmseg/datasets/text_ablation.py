@@ -13,10 +13,12 @@ class TextAblationDataset:
     """Wraps a referring dataset and replaces each sample's sentence.
 
     ``mode='shuffle'``: sentences are permuted among the samples of the
-    split (a fixed permutation drawn from ``seed``), so every image is
-    evaluated with some other expression. A model that really reads the
-    sentence must lose most of its accuracy; one that segments "the
-    salient object" does not. The masks, images and ids are unchanged.
+    split, along one cycle through a random order drawn from ``seed`` (a
+    permutation without fixed points), so every sample is evaluated with
+    another sample's expression; a split needs at least 2 samples. A
+    model that really reads the sentence must lose most of its accuracy;
+    one that segments "the salient object" does not. The masks, images
+    and ids are unchanged.
 
     Args:
         dataset (BaseDataset | dict): The wrapped dataset or its config.
@@ -38,8 +40,15 @@ class TextAblationDataset:
         self.mode = mode
         infos = [self.dataset.get_data_info(i)
                  for i in range(len(self.dataset))]
-        self.permutation = np.random.default_rng(seed).permutation(
-            len(infos))
+        if len(infos) < 2:
+            raise ValueError('TextAblationDataset: shuffling sentences needs '
+                             f'at least 2 samples, got {len(infos)}.')
+        # sample order[k] takes the sentence of order[k + 1]: a single
+        # cycle, so no sample keeps its own (a plain permutation kept all
+        # four of a 4-sample split in place for seed 1)
+        order = np.random.default_rng(seed).permutation(len(infos))
+        self.permutation = np.empty_like(order)
+        self.permutation[order] = np.roll(order, -1)
         self.texts = [infos[j]['text'] for j in self.permutation]
         same_image = sum(
             infos[i]['img_path'] == infos[j]['img_path']

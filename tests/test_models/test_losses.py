@@ -8,6 +8,7 @@ from rs2sam2_mmseg.models.losses import (BinaryDiceLoss,
                                          TextGuidedBoundaryLoss,
                                          TwoClassCrossEntropyLoss,
                                          TwoClassDiceLoss)
+from rs2sam2_mmseg.models.losses.text_boundary_loss import gradient_magnitude
 from .official_fixtures import load
 
 
@@ -188,3 +189,128 @@ def test_official_boundary_loss_hand_computed():
         loss_fn(z, corner, text_token=token), torch.tensor(4 * 3 / 8))
     torch.testing.assert_close(
         loss_fn(z, side, text_token=token), torch.tensor(4 * 2 / 6))
+
+
+# Hand-computed examples. Probabilities 0.25, 0.5 and 0.75 come from the
+# logits log(1/3), 0 and log(3).
+LOGIT = {p: torch.logit(torch.tensor(p)).item() for p in (0.25, 0.5, 0.75)}
+
+
+def test_dice_weight_eps_and_mean_over_samples_by_hand():
+    # sample A: p = (.5, .75), t = (1, 0): I = .5, sum p + sum t = 2.25
+    #   dice = (2 * .5 + .5) / (2.25 + .5) = 1.5 / 2.75, loss 5 / 11
+    # sample B: p = (.25, ignored), t = (1, 255): I = .25, sums = 1.25
+    #   dice = (2 * .25 + .5) / (1.25 + .5) = 1 / 1.75, loss 3 / 7
+    # mean over samples (not pixels) = 34 / 77, times loss_weight 2
+    pred = torch.tensor([[[[LOGIT[0.5], LOGIT[0.75]]]],
+                         [[[LOGIT[0.25], LOGIT[0.5]]]]], requires_grad=True)
+    target = torch.tensor([[[1, 0]], [[1, 255]]])
+    loss = BinaryDiceLoss(eps=0.5, loss_weight=2.0)(pred, target)
+    torch.testing.assert_close(loss, torch.tensor(2 * 34 / 77))
+    loss.backward()
+    assert pred.grad[1, 0, 0, 1] == 0  # the ignored pixel
+    assert (pred.grad.flatten()[:3] != 0).all()
+
+
+def test_gradient_magnitude_sums_both_differences_by_hand():
+    u = torch.tensor([[[1., 2., 4.], [8., 16., 32.], [64., 128., 256.]]])
+    valid = torch.ones(1, 3, 3, dtype=torch.bool)
+    valid[0, 0, 2] = valid[0, 2, 0] = False
+    grad, ok = gradient_magnitude(u, valid)
+    # |U - U(i-1, j)| + |U - U(i, j-1)|, a tap outside the image reads 0
+    # (the official zero-padded form): row 0 has only its left term,
+    # column 0 only its upper one
+    # row 0: 0, |2-1| = 1, |4-2| = 2
+    # row 1: |8-1| = 7, |16-2| + |16-8| = 22, |32-4| + |32-16| = 44
+    # row 2: |64-8| = 56, |128-16| + |128-64| = 176, |256-32| + |256-128|
+    torch.testing.assert_close(
+        grad,
+        torch.tensor([[[0., 1., 2.], [7., 22., 44.], [56., 176., 352.]]]))
+    # a pixel counts when it and the taps it reads are valid: (1, 2) reads
+    # (0, 2) above it, (2, 1) reads (2, 0) left of it
+    assert ok.tolist() == [[[True, True, False], [True, True, False],
+                            [False, False, True]]]
+
+
+def _boundary_example():
+    """3 x 3 probabilities and target with one ignored pixel.
+
+    .. code:: text
+
+        p = .5  .5   .5      t = 0 0 0      y = (t == 1)
+            .5  .75  .25         0 1 1
+            .5  .5   .5          0 1 255
+
+    G on the centres (1,1) (1,2) (2,1) ((2,2) is ignored):
+    G(p) = .25+.25 = .5, .25+.5 = .75, .25+0 = .25
+    G(y) = 1+1 = 2,      1+0 = 1,      0+1 = 1
+    d = G(p) - G(y) = -1.5, -.25, -.75
+    """
+    probs = torch.tensor([[.5, .5, .5], [.5, .75, .25], [.5, .5, .5]])
+    logits = torch.logit(probs)[None, None].clone().requires_grad_(True)
+    target = torch.tensor([[[0, 0, 0], [0, 1, 1], [0, 1, 255]]])
+    return logits, target
+
+
+def _tokens(relevance):
+    """cls (1, 2) and a square grid of tokens (1, Nv, 2) of the given
+    relevance: r = (1 + cos) / 2, so cos 1, 0, -1 give r = 1, .5, 0."""
+    direction = {1.: [1., 0.], .5: [0., 1.], 0.: [-1., 0.]}
+    vis = torch.tensor([direction[r] for row in relevance for r in row])
+    return torch.tensor([[1., 0.]]), vis[None]
+
+
+def test_boundary_loss_pixel_mode_by_hand():
+    logits, target = _boundary_example()
+    # the 3 x 3 relevance grid is at the mask's size (no resizing); the
+    # weight of a centre is its own pixel's: w = 1 + alpha * r
+    cls, vis = _tokens([[.5, .5, .5], [.5, 1., 0.], [.5, .5, .5]])
+    cls.requires_grad_(True)
+    vis.requires_grad_(True)
+    loss_fn = TextGuidedBoundaryLoss(alpha=2.0, loss_weight=0.5)
+    loss = loss_fn(logits, target, vis=vis, cls=cls)
+    # w = 3, 1, 2 at (1,1) (1,2) (2,1): (3*1.5)^2 + (1*.25)^2 + (2*.75)^2
+    # = 20.25 + .0625 + 2.25 = 22.5625, mean over 3 valid centres, x .5
+    torch.testing.assert_close(loss, torch.tensor(0.5 * 22.5625 / 3))
+    loss.backward()
+    # the relevance is detached: the loss cannot lower it
+    assert cls.grad is None and vis.grad is None
+    # the mask learns, the ignored pixel does not
+    assert logits.grad[0, 0, 1, 1] != 0 and logits.grad[0, 0, 2, 2] == 0
+    # alpha = 0: w = 1, (2.25 + .0625 + .5625) / 3 = 2.875 / 3
+    loss = TextGuidedBoundaryLoss(alpha=0.)(logits, target, vis=vis, cls=cls)
+    torch.testing.assert_close(loss, torch.tensor(2.875 / 3))
+
+
+def test_boundary_relevance_is_resized_bilinearly():
+    # one token: r is constant whatever the size; cos 0 -> r = .5
+    cls, vis = torch.tensor([[1., 0.]]), torch.tensor([[[0., 1.]]])
+    r = TextGuidedBoundaryLoss.relevance(cls, vis, (3, 3))
+    torch.testing.assert_close(r, torch.full((1, 3, 3), 0.5))
+    # 2 x 2 grid to 4 x 4: the corners keep their token's r (1 and 0 on
+    # the first row, .5 on the second), an inner pixel (1, 1) is 3/4 of
+    # the way to its own token: .75 * .75 * 1 + .25 * .75 * 0 + .25 * .5
+    cls, vis = _tokens([[1., 0.], [.5, .5]])
+    r = TextGuidedBoundaryLoss.relevance(cls, vis, (4, 4))[0]
+    assert r[0, 0] == 1 and r[0, 3] == 0 and r[3, 0] == r[3, 3] == 0.5
+    torch.testing.assert_close(r[1, 1], torch.tensor(
+        .75 * .75 * 1 + .75 * .25 * 0 + .25 * .5))
+
+
+def test_boundary_loss_sample_mode_by_hand():
+    # two samples: the second also ignores (1, 2), leaving the centres
+    # (1,1) and (2,1) with d = -1.5 and -.75 (G(y) = 2 and 1 as before)
+    logits, target = _boundary_example()
+    logits = logits.detach().expand(2, -1, -1, -1).clone()
+    target = target.expand(2, -1, -1).clone()
+    target[1, 1, 2] = 255
+    loss_fn = TextGuidedBoundaryLoss(
+        mode='sample', text_dims=2, loss_weight=0.5)
+    with torch.no_grad():  # w = first text value + .5
+        loss_fn.text_weight.weight.copy_(torch.tensor([[1., 0.]]))
+        loss_fn.text_weight.bias.fill_(0.5)
+    text = torch.tensor([[1.5, 7.], [0.5, -3.]])  # w = 2 and 1
+    loss = loss_fn(logits, target, text_token=text)
+    # sample 1 (w = 2): 9 + .25 + 2.25;  sample 2 (w = 1): 2.25 + .5625
+    # mean over all 5 valid centres of the batch, x .5
+    torch.testing.assert_close(loss, torch.tensor(0.5 * 14.3125 / 5))

@@ -4,12 +4,16 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
 
 from rs2sam2_mmseg.models.decode_heads.language_prompts import (
     DecoderTextFusion, MaskPromptGenerator, mask_prompt)
 from rs2sam2_mmseg.models.losses import two_class_logits
+from rs2sam2_mmseg.models.utils.param_summary import count_parameters
 from .official_fixtures import MPG_RENAMES, load, rename
-from .utils import build_tiny, demo_batch, official_tiny_sam2, tiny_cfg
+from .utils import (build_tiny, demo_batch, official_tiny_sam2,
+                    sam2_mask_decoder_size, tiny_cfg)
 
 #: The paper head's options at the tiny model's widths (SAM2 D = 32 there,
 #: the union cls / vis 64 wide, the projected text D wide).
@@ -231,3 +235,79 @@ def test_paper_layout_trains_end_to_end():
     for name, param in model.named_parameters():
         if param.requires_grad:  # DDP needs a gradient for each
             assert param.grad is not None, name
+
+
+def test_each_loss_term_by_hand():
+    """head.loss: each term on the right logits, weights, ignored pixels.
+
+    .. code:: text
+
+        mask p = .5  .5   .5     pseudo p = .75 everywhere (1 x 1 logits,
+                 .5  .75  .25                 resized to 3 x 3)
+                 .5  .5   .5
+        target = 0 0 0
+                 0 1 1
+                 0 1 255 (ignored)
+    """
+    losses = [
+        dict(type='CrossEntropyLoss', use_sigmoid=True, avg_non_ignore=True,
+             loss_weight=0.9),
+        dict(type='BinaryDiceLoss', loss_weight=0.1)
+    ]
+    head = build_tiny(
+        'decode_head',
+        loss_decode=losses,
+        loss_boundary=dict(type='TextGuidedBoundaryLoss', loss_weight=0.2),
+        loss_pseudo=dict(type='CrossEntropyLoss', use_sigmoid=True,
+                         avg_non_ignore=True, loss_weight=0.3,
+                         loss_name='loss_pseudo'))
+    probs = torch.tensor([[.5, .5, .5], [.5, .75, .25], [.5, .5, .5]])
+    out = dict(seg_logits=torch.logit(probs)[None, None].requires_grad_(),
+               pseudo_logits=torch.full((1, 1, 1, 1), math.log(3),
+                                        requires_grad=True))
+    head.forward = lambda feats, union_out, inputs=None: out
+    sample = SegDataSample()
+    sample.gt_sem_seg = PixelData(
+        data=torch.tensor([[[0, 0, 0], [0, 1, 1], [0, 1, 255]]]))
+    # one visual token orthogonal to cls: relevance .5, w = 1.5
+    union = dict(cls=torch.tensor([[1., 0.]]), vis=torch.tensor([[[0., 1.]]]),
+                 txt=torch.zeros(1, 2, 2))
+    got = head.loss({}, union, [sample])
+    ln2, ln3 = math.log(2), math.log(3)
+    # BCE over the 8 valid pixels: five t=0 at p=.5 (ln 2 each), t=1 at
+    # p=.75 (ln 4/3), .25 (ln 4), .5 (ln 2): 10 ln2 - ln3
+    expected = dict(
+        loss_ce=0.9 * (10 * ln2 - ln3) / 8,
+        # sum p = 4, sum t = 3, I = .75 + .25 + .5: 1 - (3 + 1) / (7 + 1)
+        loss_dice=0.1 * 0.5,
+        # d = -1.5, -.25, -.75 (see test_losses): 1.5^2 * 2.875 / 3
+        loss_boundary=0.2 * 2.25 * 2.875 / 3,
+        # five t=0 at p=.75 (ln 4), three t=1 (ln 4/3): 16 ln2 - 3 ln3
+        loss_pseudo=0.3 * (16 * ln2 - 3 * ln3) / 8,
+        # logits > 0 only at (1, 1): the five zeros and (1, 1) correct
+        acc_seg=100 * 6 / 8)
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        torch.testing.assert_close(
+            got[key].float(), torch.tensor(value), msg=key)
+    # each term trains what it supervises: the mask terms the mask logits,
+    # the pseudo-mask term the pseudo-mask alone
+    for key, learns in (('loss_ce', 'seg_logits'), ('loss_dice', 'seg_logits'),
+                        ('loss_boundary', 'seg_logits'),
+                        ('loss_pseudo', 'pseudo_logits')):
+        grads = torch.autograd.grad(
+            got[key], list(out.values()), retain_graph=True,
+            allow_unused=True)
+        for name, grad in zip(out, grads):
+            assert (grad is not None and grad.abs().sum() > 0) == (
+                name == learns), (key, name)
+
+
+def test_mask_decoder_size_from_its_architecture():
+    head = build_tiny('decode_head')  # dim 32, MLP 128, IoU head 32
+    total = sam2_mask_decoder_size(32, 128, 32)
+    assert total == 51501  # the sum worked by hand once
+    # frozen (unused): the IoU head 32-32-4 and the object-score MLP
+    # 32-32-1, three linear layers each
+    frozen = (2 * (32 * 32 + 32) + 32 * 4 + 4) + (2 * (32 * 32 + 32) + 33)
+    assert count_parameters(head.mask_decoder) == (total, total - frozen)

@@ -1,14 +1,22 @@
 """ReferSegTTAModel: flipped views with flipped sentences, merged."""
 import copy
+import os.path as osp
 
+import cv2
+import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from rs2sam2_mmseg.datasets.transforms.flip import flip_text
 from rs2sam2_mmseg.models import ReferSegTTAModel
-from .utils import build_tiny, demo_batch
+from ..test_datasets.fixtures import uncompressed_rle
+from .utils import REPO, build_tiny, demo_batch
+
+TINY_SYNTHETIC = osp.join(REPO, 'configs', 'rs2sam2_tiny_synthetic.py')
 
 TEXTS = ['the red car on the left', 'the tank above the ship']
 
@@ -114,3 +122,44 @@ def test_segmentor_checkpoint_loads_into_the_wrapper():
     tta.load_state_dict(source.state_dict())
     for name, value in source.state_dict().items():
         assert torch.equal(tta.module.state_dict()[name], value), name
+
+
+def test_tta_pipeline_undoes_each_flip_on_an_asymmetric_mask(tmp_path):
+    """The config's TTA pipeline (+ a diagonal flip) on an L-shaped object.
+
+    The stub model predicts the image's red channel as it sees it, so a
+    view's prediction is flipped with the view; each must be flipped back
+    onto the object. The 72 x 96 image is padded to 96 x 96 at the bottom:
+    undoing a vertical flip before cropping the padding shifts the mask.
+    """
+    mask = np.zeros((72, 96), np.uint8)
+    mask[8:40, 10:18] = 1  # the stem, top left
+    mask[32:40, 10:50] = 1  # the foot, to the right
+    bgr = np.zeros((72, 96, 3), np.uint8)
+    bgr[..., 2] = 255 * mask
+    path = str(tmp_path / 'l_shape.png')
+    cv2.imwrite(path, bgr)
+    model = build_tiny().eval()  # also sets the mmseg registry scope
+    model._forward = lambda inputs, data_samples: inputs[:, :1]
+    cfg = Config.fromfile(TINY_SYNTHETIC)
+    flips = cfg.tta_pipeline[1].transforms[1]
+    assert [(f.prob, f.direction) for f in flips] == [
+        (0., 'horizontal'), (1., 'horizontal'), (1., 'vertical')]
+    flips.append(
+        dict(type='ReferringRandomFlip', prob=1., direction='diagonal'))
+    views = Compose(cfg.tta_pipeline)(
+        dict(img_path=path, text='the object on the left', sent_id=0,
+             segmentation=uncompressed_rle(mask), height=72, width=96))
+    assert [s.flip_direction for s in views['data_samples']
+            ] == [None, 'horizontal', 'vertical', 'diagonal']
+
+    expected = torch.from_numpy(mask)[None].float()
+    with torch.no_grad():
+        for inputs, sample in zip(views['inputs'], views['data_samples']):
+            view = model.test_step(
+                dict(inputs=[inputs], data_samples=[copy.deepcopy(sample)]))
+            assert torch.equal(view[0].pred_sem_seg.data.float(), expected), \
+                sample.flip_direction
+        merged = ReferSegTTAModel(model).test_step(pseudo_collate([views]))
+    assert torch.equal(merged[0].pred_sem_seg.data.float(), expected)
+    assert merged[0].text == 'the object on the left'

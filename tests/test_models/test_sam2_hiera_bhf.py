@@ -3,7 +3,9 @@ import pytest
 import torch
 from sam2.modeling.backbones.hieradet import MultiScaleBlock
 
-from rs2sam2_mmseg.models.backbones.bhf_adapter import BHFAdapter
+from rs2sam2_mmseg.models.backbones.bhf_adapter import (BHFAdapter,
+                                                        TextVisualGate)
+from rs2sam2_mmseg.models.utils.param_summary import count_parameters
 from .official_fixtures import load, split_block
 from .utils import build_tiny, official_tiny_sam2, tiny_cfg
 
@@ -261,3 +263,88 @@ def test_official_layout_options():
                                                       (2, 32, 6, 6)]
     with pytest.raises(ValueError, match='layout'):
         BHFAdapter(8, 8, layout='parallel')
+
+
+def _nonzero_(module, std=0.3):
+    """Give every parameter a non-zero value: a zero-initialised output
+    layer would hide whatever reaches it (a dropped padding mask)."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for param in module.parameters():
+            param.normal_(std=std)
+    return module
+
+
+def _pad_text(text, mask, extra=3):
+    """The text with ``extra`` padding tokens of random values appended."""
+    padded = torch.cat([text, 5 * torch.randn(len(text), extra,
+                                              text.shape[-1])], 1)
+    return padded, torch.cat([mask, mask.new_zeros(len(text), extra)], 1)
+
+
+def test_adapter_ignores_text_padding():
+    adapter = _nonzero_(BHFAdapter(dims=24, text_dims=16, num_heads=2))
+    x, text = torch.randn(2, 4, 4, 24), torch.randn(2, 5, 16)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    x_ref, text_ref = adapter.fuse(x, text, mask)
+    x_pad, text_pad = adapter.fuse(x, *_pad_text(text, mask))
+    torch.testing.assert_close(x_pad, x_ref)
+    torch.testing.assert_close(text_pad[:, :5], text_ref)
+
+
+def test_gate_ignores_text_padding():
+    gate = _nonzero_(TextVisualGate(dims=32, text_dims=16, num_heads=4))
+    embed, pos = torch.randn(2, 32, 6, 6), torch.randn(2, 32, 6, 6)
+    text, vis = torch.randn(2, 5, 16), torch.randn(2, 16, 16)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    ref = gate(embed, pos, text, mask, vis)
+    padded = gate(embed, pos, *_pad_text(text, mask), vis)
+    torch.testing.assert_close(padded, ref)
+    assert not torch.allclose(ref, embed)  # the gate is not identity here
+
+
+def test_backbone_output_does_not_depend_on_text_padding():
+    # padding tokens travel through every block: neither an adapter nor
+    # the gate may read them
+    backbone = build_tiny('backbone').eval()
+    _nonzero_(backbone.adapters, std=0.1)
+    _nonzero_(backbone.gate, std=0.1)
+    images, union = torch.randn(2, 3, 96, 96), _union()
+    padded = dict(union)
+    padded['txt'], padded['txt_mask'] = _pad_text(union['txt'],
+                                                  union['txt_mask'])
+    with torch.no_grad():
+        ref, out = backbone(images, union), backbone(images, padded)
+    for got, want in zip(out['backbone_fpn'], ref['backbone_fpn']):
+        torch.testing.assert_close(got, want)
+    real = union['txt_mask']
+    torch.testing.assert_close(out['txt'][:, :5][real], ref['txt'][real])
+
+
+def _linear(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+@pytest.mark.parametrize('ratio, heads, hidden', [(0.25, 2, 6), (0.3, 4, 8)])
+def test_adapter_parameter_count_from_its_parts(ratio, heads, hidden):
+    # d = C * ratio rounded up to a multiple of the heads: 24 * .25 = 6;
+    # 24 * .3 = 7.2 -> 7 -> 8. Parts as in the class docstring
+    adapter = BHFAdapter(dims=24, text_dims=16, ratio=ratio, num_heads=heads)
+    d = hidden
+    attention = _linear(d, 3 * d) + _linear(d, d)  # in / out projections
+    expected = (
+        _linear(24, d)  # W_down
+        + 2 * 16  # LN of the text
+        + _linear(16, d)  # W_in
+        + 2 * attention  # vision -> text, text -> vision
+        + _linear(d, 16)  # W_out
+        + _linear(d, 24)  # W_up
+        + _linear(24, d) + _linear(d, 24))  # MLP adapter
+    assert count_parameters(adapter) == (expected, expected)
+
+
+def test_gate_parameter_count_from_its_parts():
+    gate = TextVisualGate(dims=32, text_dims=16, num_heads=4)
+    # W_t, W_v, attention (in / out projections), per-channel g
+    expected = 2 * _linear(16, 32) + _linear(32, 96) + _linear(32, 32) + 32
+    assert count_parameters(gate) == (expected, expected)

@@ -3,6 +3,7 @@ import open_clip
 import pytest
 import torch
 
+from rs2sam2_mmseg.models.necks.union_encoder import MultiwayLayer
 from .utils import build_tiny, tiny_cfg
 
 TEXTS = ['the red car on the left', 'the largest storage tank']
@@ -109,3 +110,62 @@ def test_token_vocab_errors(tmp_path):
     path.touch()
     with pytest.raises(ValueError, match='pretrained checkpoint'):
         build_tiny('union_encoder', pretrained=str(path), token_vocab=['a'])
+
+
+def test_a_sentence_encodes_the_same_padded_in_a_batch():
+    # 'the red car' padded to the length of a longer sentence of its batch:
+    # the fusion layers must not attend to the padding tokens
+    torch.manual_seed(0)
+    encoder = build_tiny('union_encoder').eval()
+    short, long = 'the red car', 'the small white ship left of the big tank'
+    images = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        alone = encoder(images[:1], [short])
+        batch = encoder(images, [short, long])
+    length = alone['txt'].shape[1]
+    assert length == 5  # sot + 3 words + eot
+    assert batch['txt'].shape[1] > length
+    assert batch['txt_mask'][0].tolist() == [True] * length + [False] * (
+        batch['txt'].shape[1] - length)
+    for key in ('cls', 'vis'):
+        torch.testing.assert_close(batch[key][:1], alone[key], msg=key)
+    torch.testing.assert_close(batch['txt'][:1, :length], alone['txt'])
+
+
+def test_image_tower_gets_the_clip_normalisation_of_the_raw_pixels():
+    # the input arrives normalised for SAM2 (ImageNet mean / std, 0-255);
+    # the CLIP tower must see OpenAI CLIP's normalisation of the same
+    # pixels: (raw / 255 - mean) / std, mean (0.48145466, 0.4578275,
+    # 0.40821073), std (0.26862954, 0.26130258, 0.27577711)
+    encoder = build_tiny('union_encoder').eval()
+    raw = torch.tensor([200., 100., 30.]).view(1, 3, 1, 1)  # R, G, B
+    sam2_mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
+    sam2_std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
+    inputs = ((raw - sam2_mean) / sam2_std).expand(1, 3, 64, 64)
+    seen = []
+    encoder.visual.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0]))
+    with torch.no_grad():
+        encoder(inputs, TEXTS[:1])
+    clip_mean = torch.tensor([0.48145466, 0.4578275, 0.40821073])
+    clip_std = torch.tensor([0.26862954, 0.26130258, 0.27577711])
+    expected = (raw.view(3) / 255 - clip_mean) / clip_std
+    assert seen[0].shape == (1, 3, 64, 64)  # image_size 64: no resizing
+    torch.testing.assert_close(seen[0][0, :, 5, 7], expected)
+
+
+def test_multiway_layer_routes_each_modality_to_its_expert():
+    # attention output zeroed: each token gets only its expert's FFN,
+    # x + FFN(LN(x)), the class token and the vision tokens the vision one
+    torch.manual_seed(0)
+    layer = MultiwayLayer(8, 2, mlp_ratio=2., dropout=0.)
+    torch.nn.init.zeros_(layer.attn.out_proj.weight)
+    torch.nn.init.zeros_(layer.attn.out_proj.bias)
+    tokens = torch.randn(2, 7, 8)  # class token, 4 vision, 2 text
+    padding = torch.zeros(2, 7, dtype=torch.bool)
+    out = layer(tokens, padding, num_vision=5)
+    vis, txt = tokens[:, :5], tokens[:, 5:]
+    torch.testing.assert_close(out[:, :5],
+                               vis + layer.ffn_vis(layer.norm_vis(vis)))
+    torch.testing.assert_close(out[:, 5:],
+                               txt + layer.ffn_txt(layer.norm_txt(txt)))

@@ -94,3 +94,45 @@ def official_tiny_sam2(path: str):
             param.add_(torch.randn_like(param) * 0.02)
     torch.save({'model': model.state_dict()}, path)
     return model
+
+
+def sam2_mask_decoder_size(dim: int, mlp_dim: int, iou_hidden: int) -> int:
+    """Parameters of SAM2's ``MaskDecoder``, summed from its architecture.
+
+    Two-way transformer of depth 2 (self-attention, two cross-attentions
+    at half width, MLP, four LayerNorms per block; a final cross-attention
+    and LayerNorm), the iou / 4 mask / object-score tokens, the 4x
+    transposed-conv upscaling, the two 1x1 convs of the high-resolution
+    features, 4 hypernetwork MLPs, the IoU head and the object-score MLP
+    (SAM2.1 configs: ``pred_obj_scores_mlp``, ``use_high_res_features``).
+
+    Args:
+        dim (int): Transformer width (SAM2: 256).
+        mlp_dim (int): Transformer MLP width (SAM2: 2048).
+        iou_hidden (int): IoU head width (SAM2: 256).
+
+    Returns:
+        int: The parameter count.
+    """
+
+    def linear(n_in, n_out):
+        return n_in * n_out + n_out
+
+    def attention(internal):
+        return 3 * linear(dim, internal) + linear(internal, dim)
+
+    def mlp3(n_in, hidden, n_out):
+        return linear(n_in, hidden) + linear(hidden, hidden) + linear(
+            hidden, n_out)
+
+    norm = 2 * dim
+    block = (attention(dim) + 2 * attention(dim // 2) +
+             linear(dim, mlp_dim) + linear(mlp_dim, dim) + 4 * norm)
+    transformer = 2 * block + attention(dim // 2) + norm
+    tokens = (1 + 4 + 1) * dim
+    c4, c8 = dim // 4, dim // 8
+    upscaling = (dim * c4 * 4 + c4) + 2 * c4 + (c4 * c8 * 4 + c8)
+    high_res = linear(dim, c8) + linear(dim, c4)
+    return (transformer + tokens + upscaling + high_res +
+            4 * mlp3(dim, dim, c8) + mlp3(dim, iou_hidden, 4) +
+            mlp3(dim, dim, 1))

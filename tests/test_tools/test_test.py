@@ -6,6 +6,8 @@ import os
 import os.path as osp
 from collections import Counter
 
+import pytest
+
 from .utils import (METRIC_KEYS, TINY_CONFIG, assert_cli_error,
                     assert_documented, data_options, run_tool)
 
@@ -26,10 +28,26 @@ def test_test_outputs(tmp_path, synthetic, trained):
     assert set(METRIC_KEYS) <= set(metrics)
     assert metrics['num_expressions'] == num
 
+    # the printed numbers are the saved ones
+    printed = {line.split()[0]: line.split()[1:] for line in table
+               if line.split()}
+    for key in METRIC_KEYS:
+        value = metrics[key]
+        assert printed[key] == [
+            f'{value:.2f}' if isinstance(value, float) else str(value)], key
+
     with open(out, newline='') as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == len({row['sent_id'] for row in rows}) == num
     assert Counter(row['image'] for row in rows) == synthetic.test_images
+    # ... and they are the per-expression results' (mIoU: mean IoU of the
+    # expressions scored; oIoU: total intersection / total union)
+    ious = [float(row['IoU']) for row in rows if row['IoU']]
+    assert metrics['mIoU'] == pytest.approx(100 * sum(ious) / len(ious),
+                                            abs=1e-3)
+    assert metrics['oIoU'] == pytest.approx(
+        100 * sum(int(row['I']) for row in rows) /
+        sum(int(row['U']) for row in rows), abs=1e-3)
 
     # several sentences of one image: one drawing each, none overwritten
     assert max(synthetic.test_images.values()) > 1
