@@ -23,9 +23,9 @@ import mmcv
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmseg.registry import DATASETS
 
 import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
+from mmseg.registry import DATASETS
 from rs2sam2_mmseg.apis import inference_referring_model, init_referring_model
 from rs2sam2_mmseg.datasets import LoadReferringAnnotations
 from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams, format_summary,
@@ -33,8 +33,9 @@ from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams, format_summary,
 from rs2sam2_mmseg.datasets.synthetic_report import (category_only_baseline,
                                                      load_scene_sentences,
                                                      miou_per_sentence_type)
-from rs2sam2_mmseg.utils import (changed_recipe, checkpoint_meta, format_table,
-                                 free_port, load_config, run_cli)
+from rs2sam2_mmseg.utils import (UserInputError, changed_recipe,
+                                 checkpoint_meta, format_table, free_port,
+                                 load_config, run_cli)
 from rs2sam2_mmseg.visualization import draw_referring_overlay
 
 TOOLS = osp.dirname(osp.abspath(__file__))
@@ -124,11 +125,12 @@ def train_command(
         tuple: The command and the environment variables to add.
     """
     if args.nproc < 1:
-        raise ValueError(f'--nproc must be at least 1, got {args.nproc}.')
+        raise UserInputError(f'--nproc must be at least 1, got {args.nproc}.')
     batch = cfg.train_dataloader.batch_size
     if batch % args.nproc:
-        raise ValueError(f'--nproc {args.nproc} must divide the batch size '
-                         f'{batch} of {args.config}.')
+        raise UserInputError(
+            f'--nproc {args.nproc} must divide the batch size '
+            f'{batch} of {args.config}.')
     cfg.train_dataloader.batch_size = batch // args.nproc
     overrides = [f'train_dataloader.batch_size={batch // args.nproc}']
     index, hook = budget_hook(cfg)
@@ -189,7 +191,7 @@ def fit_time_budget(cfg: Config, total_minutes: float,
         str, optional: What was changed and why, or None if nothing was.
     """
     if total_minutes < 0:
-        raise ValueError(
+        raise UserInputError(
             f'--total-minutes must be >= 0 (0: no limit), got {total_minutes}')
     _, hook = budget_hook(cfg)
     if hook is None or total_minutes == 0:

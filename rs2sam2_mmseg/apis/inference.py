@@ -10,11 +10,12 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.model import BaseTTAModel
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
-from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 from torch import nn
 
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
 from ..utils import load_config, tta_model_config
+from ..utils.errors import UserInputError
 
 ImageType = Union[str, np.ndarray]
 TextType = Union[str, Sequence[str]]
@@ -106,15 +107,17 @@ def read_image(image: ImageType) -> np.ndarray:
     """
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError('Image arrays must be (H, W, 3) BGR, got shape '
-                             f'{image.shape}')
+            raise UserInputError(
+                'Image arrays must be (H, W, 3) BGR, got shape '
+                f'{image.shape}')
         return image
     if not osp.isfile(image):
         raise FileNotFoundError(f'Image {image!r} does not exist')
     array = mmcv.imread(image)
     if array is None:
-        raise ValueError(f'Image {image!r} cannot be read (not an image or '
-                         'corrupt)')
+        raise UserInputError(
+            f'Image {image!r} cannot be read (not an image or '
+            'corrupt)')
     return array
 
 
@@ -129,11 +132,12 @@ def check_sentences(text: TextType) -> List[str]:
     """
     texts = [text] if isinstance(text, str) else list(text)
     if not texts:
-        raise ValueError('No sentence given')
+        raise UserInputError('No sentence given')
     for i, sentence in enumerate(texts):
         if not isinstance(sentence, str) or not sentence.strip():
-            raise ValueError(f'Sentence {i} is empty: give a referring '
-                             'expression such as "the red car on the left"')
+            raise UserInputError(
+                f'Sentence {i} is empty: give a referring '
+                'expression such as "the red car on the left"')
     return texts
 
 

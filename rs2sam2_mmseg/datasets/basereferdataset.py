@@ -6,6 +6,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 from mmengine.utils import is_abs
 
+from ..utils.errors import UserInputError
+
 
 class BaseReferSegDataset(BaseDataset):
     """Base of the binary referring segmentation datasets.
@@ -41,8 +43,9 @@ class BaseReferSegDataset(BaseDataset):
                  backend_args: Optional[dict] = None,
                  **kwargs) -> None:
         if split not in self.SPLITS:
-            raise ValueError(f'{type(self).__name__}: unknown split '
-                             f'{split!r}, expected one of {list(self.SPLITS)}')
+            raise UserInputError(
+                f'{type(self).__name__}: unknown split '
+                f'{split!r}, expected one of {list(self.SPLITS)}')
         self.split = split
         self.backend_args = backend_args.copy() if backend_args else None
         super().__init__(**kwargs)
@@ -107,8 +110,9 @@ class BaseReferSegDataset(BaseDataset):
             list[dict]: ``data_list`` itself.
         """
         if not data_list:
-            raise ValueError(f'No sample in split "{self.split}" of {source} '
-                             f'({summary})')
+            raise UserInputError(
+                f'No sample in split "{self.split}" of {source} '
+                f'({summary})')
         print_log(
             f'{type(self).__name__}: split {self.split!r} has '
             f'{len(data_list)} samples (one per sentence); {summary}',

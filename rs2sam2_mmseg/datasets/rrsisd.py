@@ -5,6 +5,7 @@ from typing import Dict, List, Optional
 import mmengine.fileio as fileio
 
 from mmseg.registry import DATASETS
+from ..utils.errors import UserInputError
 from .basereferdataset import BaseReferSegDataset
 from .utils import check_coco_segmentation, load_restricted_pickle
 
@@ -100,16 +101,18 @@ class RRSISDDataset(BaseReferSegDataset):
         """
         entries = coco.get(key)
         if not isinstance(entries, list):
-            raise ValueError(f'{self.ann_file}: expected a list under '
-                             f'"{key}", got {type(entries).__name__}')
+            raise UserInputError(f'{self.ann_file}: expected a list under '
+                                 f'"{key}", got {type(entries).__name__}')
         index: Dict[int, dict] = {}
         for entry in entries:
             if not isinstance(entry, dict) or 'id' not in entry:
-                raise ValueError(f'{self.ann_file}: an entry of "{key}" has '
-                                 f'no "id": {entry!r:.80}')
+                raise UserInputError(
+                    f'{self.ann_file}: an entry of "{key}" has '
+                    f'no "id": {entry!r:.80}')
             if entry['id'] in index:
-                raise ValueError(f'{self.ann_file}: id {entry["id"]} appears '
-                                 f'twice in "{key}"')
+                raise UserInputError(
+                    f'{self.ann_file}: id {entry["id"]} appears '
+                    f'twice in "{key}"')
             index[entry['id']] = entry
         return index
 
@@ -121,20 +124,21 @@ class RRSISDDataset(BaseReferSegDataset):
         """
         refs = load_restricted_pickle(self.refs_file, self.backend_args)
         if not isinstance(refs, list):
-            raise ValueError(f'{self.refs_file}: expected a list of refs, '
-                             f'got {type(refs).__name__}')
+            raise UserInputError(f'{self.refs_file}: expected a list of refs, '
+                                 f'got {type(refs).__name__}')
         for idx, ref in enumerate(refs):
             if not isinstance(ref, dict):
-                raise ValueError(f'{self.refs_file}: ref #{idx} is a '
-                                 f'{type(ref).__name__}, not a dict')
+                raise UserInputError(f'{self.refs_file}: ref #{idx} is a '
+                                     f'{type(ref).__name__}, not a dict')
             missing = [key for key in REF_KEYS if key not in ref]
             if missing:
-                raise ValueError(f'{self.refs_file}: ref #{idx} (ref_id '
-                                 f'{ref.get("ref_id")}) lacks {missing}')
+                raise UserInputError(f'{self.refs_file}: ref #{idx} (ref_id '
+                                     f'{ref.get("ref_id")}) lacks {missing}')
             if not isinstance(ref['sentences'], list):
-                raise ValueError(f'{self.refs_file}: ref_id {ref["ref_id"]}: '
-                                 '"sentences" must be a list, got '
-                                 f'{type(ref["sentences"]).__name__}')
+                raise UserInputError(
+                    f'{self.refs_file}: ref_id {ref["ref_id"]}: '
+                    '"sentences" must be a list, got '
+                    f'{type(ref["sentences"]).__name__}')
         return refs
 
     def _parse_ref(self, ref: dict, images: Dict[int, dict],
@@ -153,31 +157,33 @@ class RRSISDDataset(BaseReferSegDataset):
         where = f'{self.refs_file}: ref_id {ref["ref_id"]}'
         ann = anns.get(ref['ann_id'])
         if ann is None:
-            raise ValueError(f'{where} refers to ann_id {ref["ann_id"]}, '
-                             f'which is not in {self.ann_file}')
+            raise UserInputError(f'{where} refers to ann_id {ref["ann_id"]}, '
+                                 f'which is not in {self.ann_file}')
         if ann.get('image_id') != ref['image_id']:
-            raise ValueError(
+            raise UserInputError(
                 f'{where} has image_id {ref["image_id"]} but its ann_id '
                 f'{ref["ann_id"]} belongs to image_id {ann.get("image_id")} '
                 f'in {self.ann_file}')
         img = images.get(ref['image_id'])
         if img is None:
-            raise ValueError(f'{where}: image_id {ref["image_id"]} is not in '
-                             f'the images of {self.ann_file}')
+            raise UserInputError(
+                f'{where}: image_id {ref["image_id"]} is not in '
+                f'the images of {self.ann_file}')
         category = categories.get(ann.get('category_id'))
         if category is None:
-            raise ValueError(
+            raise UserInputError(
                 f'{self.ann_file}: ann_id {ref["ann_id"]} (ref_id '
                 f'{ref["ref_id"]}) has category_id {ann.get("category_id")}, '
                 'which is not in "categories"')
         if 'segmentation' not in ann:
-            raise ValueError(f'{self.ann_file}: ann_id {ref["ann_id"]} '
-                             f'(ref_id {ref["ref_id"]}) has no segmentation')
+            raise UserInputError(
+                f'{self.ann_file}: ann_id {ref["ann_id"]} '
+                f'(ref_id {ref["ref_id"]}) has no segmentation')
         try:
             check_coco_segmentation(ann['segmentation'], img['height'],
                                     img['width'])
         except ValueError as err:
-            raise ValueError(
+            raise UserInputError(
                 f'{self.ann_file}: malformed segmentation of ann_id '
                 f'{ref["ann_id"]} (ref_id {ref["ref_id"]}): {err}') from err
         return dict(
@@ -196,12 +202,14 @@ class RRSISDDataset(BaseReferSegDataset):
         where = f'{self.refs_file}: ref_id {ref["ref_id"]}'
         if not isinstance(sentence, dict) or not {'sent_id', 'sent'
                                                   } <= set(sentence):
-            raise ValueError(f'{where} has a sentence without sent_id/sent: '
-                             f'{sentence!r:.80}')
+            raise UserInputError(
+                f'{where} has a sentence without sent_id/sent: '
+                f'{sentence!r:.80}')
         text = sentence['sent']
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f'{where}, sent_id {sentence["sent_id"]}: empty '
-                             f'sentence {text!r}')
+            raise UserInputError(
+                f'{where}, sent_id {sentence["sent_id"]}: empty '
+                f'sentence {text!r}')
         return text
 
     def load_data_list(self) -> List[dict]:
@@ -229,12 +237,13 @@ class RRSISDDataset(BaseReferSegDataset):
                 shared['img_path'],
                 f'image_id {ref["image_id"]}, ref_id {ref["ref_id"]}')
             if not ref['sentences']:
-                raise ValueError(f'{self.refs_file}: ref_id {ref["ref_id"]} '
-                                 'has no sentence')
+                raise UserInputError(
+                    f'{self.refs_file}: ref_id {ref["ref_id"]} '
+                    'has no sentence')
             for sentence in ref['sentences']:
                 text = self._sentence_text(ref, sentence)
                 if sentence['sent_id'] in sent_ids:
-                    raise ValueError(
+                    raise UserInputError(
                         f'{self.refs_file}: sent_id {sentence["sent_id"]} '
                         f'(ref_id {ref["ref_id"]}) appears twice in split '
                         f'{self.split!r}')

@@ -11,6 +11,8 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from .errors import UserInputError
+
 #: Top-level config variables with the model keys they fill.
 PRETRAINED_PATHS = dict(
     sam2_checkpoint=('backbone.sam2_checkpoint',
@@ -110,9 +112,9 @@ def _init_gloo(cfg: Config) -> None:
     if torch_dist.is_initialized():
         return
     if 'RANK' not in os.environ:
-        raise ValueError('--launcher pytorch: RANK is not set; start the '
-                         'processes with torchrun (tools/dist_train.sh, '
-                         'tools/dist_test.sh)')
+        raise UserInputError('--launcher pytorch: RANK is not set; start the '
+                             'processes with torchrun (tools/dist_train.sh, '
+                             'tools/dist_test.sh)')
     kwargs = dict(backend='gloo')
     timeout = cfg.env_cfg.dist_cfg.get('timeout')
     if timeout is not None:
@@ -136,15 +138,15 @@ def configure_launcher(cfg: Config, launcher: str) -> Config:
         Config: The same config, modified in place.
     """
     if launcher not in LAUNCHERS:
-        raise ValueError(f'Unknown launcher {launcher!r}; expected one of '
-                         f'{LAUNCHERS}')
+        raise UserInputError(f'Unknown launcher {launcher!r}; expected one of '
+                             f'{LAUNCHERS}')
     cfg.launcher = launcher
     if launcher == 'none' or torch.cuda.is_available():
         return cfg
     if launcher != 'pytorch':
-        raise ValueError(f'--launcher {launcher} needs CUDA; on a CPU '
-                         'machine use --launcher pytorch (torchrun: '
-                         'tools/dist_train.sh, tools/dist_test.sh)')
+        raise UserInputError(f'--launcher {launcher} needs CUDA; on a CPU '
+                             'machine use --launcher pytorch (torchrun: '
+                             'tools/dist_train.sh, tools/dist_test.sh)')
     env_cfg = cfg.get('env_cfg') or {}
     env_cfg['dist_cfg'] = dict(env_cfg.get('dist_cfg') or {}, backend='gloo')
     cfg.env_cfg = env_cfg
@@ -210,8 +212,8 @@ def configure_amp(cfg: Config, amp: bool = False) -> Config:
     wrapper = cfg.optim_wrapper
     if amp:
         if not torch.cuda.is_available():
-            raise ValueError('--amp needs CUDA: mmengine AmpOptimWrapper '
-                             'runs autocast on GPU only')
+            raise UserInputError('--amp needs CUDA: mmengine AmpOptimWrapper '
+                                 'runs autocast on GPU only')
         if wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
             wrapper.type = 'AmpOptimWrapper'
             wrapper.setdefault('loss_scale', 'dynamic')
@@ -329,10 +331,10 @@ def tta_model_config(cfg: Config) -> dict:
     """
     missing = [key for key in ('tta_pipeline', 'tta_model') if key not in cfg]
     if missing:
-        raise KeyError(f'Test-time augmentation (--tta) needs '
-                       f'{" and ".join(missing)} in the config; see '
-                       'configs/_base_/datasets/rrsisd.py and '
-                       'configs/_base_/default_runtime.py')
+        raise UserInputError(f'Test-time augmentation (--tta) needs '
+                             f'{" and ".join(missing)} in the config; see '
+                             'configs/_base_/datasets/rrsisd.py and '
+                             'configs/_base_/default_runtime.py')
     return dict(
         cfg.tta_model,
         module=cfg.model,
@@ -371,10 +373,10 @@ def configure_test(cfg: Config,
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint {checkpoint!r} does not exist')
     if text_ablation not in TEXT_ABLATIONS:
-        raise ValueError(f'Unknown text ablation {text_ablation!r}; '
-                         f'expected one of {TEXT_ABLATIONS}')
+        raise UserInputError(f'Unknown text ablation {text_ablation!r}; '
+                             f'expected one of {TEXT_ABLATIONS}')
     if out is not None and not out.endswith(('.csv', '.pkl')):
-        raise ValueError(f'--out {out!r}: use a .csv or .pkl file')
+        raise UserInputError(f'--out {out!r}: use a .csv or .pkl file')
     cfg.load_from = checkpoint
     if tta:
         cfg.model = tta_model_config(cfg)
@@ -407,8 +409,9 @@ def configure_test(cfg: Config,
         return cfg
     metrics = [e for e in evaluators if e.get('type') == 'ReferSegMetric']
     if not metrics:
-        raise ValueError(f'--out {out!r}: the config has no ReferSegMetric '
-                         'in test_evaluator to write the CSV')
+        raise UserInputError(
+            f'--out {out!r}: the config has no ReferSegMetric '
+            'in test_evaluator to write the CSV')
     for metric in metrics:
         metric['output_file'] = out
     return cfg

@@ -36,15 +36,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
 from open_clip.model import convert_to_custom_text_state_dict
 from safetensors import SafetensorError
 from safetensors.torch import load_file as load_safetensors
 from torch import Tensor
 
+from mmseg.registry import MODELS
 from ..models.utils.checkpoint import (SAM2_IMAGE_ENCODER, SAM2_MASK_DECODER,
                                        SAM2_NO_MEM_EMBED, SAM2_PROMPT_ENCODER)
 from .config import PRETRAINED_PATHS
+from .errors import UserInputError
 from .report import format_table
 
 StateDict = Dict[str, Tensor]
@@ -133,8 +134,8 @@ def _unwrap(obj: object, path: str) -> StateDict:
             break
     if not isinstance(obj, dict) or not obj or not all(
             isinstance(v, Tensor) for v in obj.values()):
-        raise ValueError(f'{path} holds no state dict (expected tensors, '
-                         'directly or under "model" / "state_dict")')
+        raise UserInputError(f'{path} holds no state dict (expected tensors, '
+                             'directly or under "model" / "state_dict")')
     return {
         k[len('module.'):] if k.startswith('module.') else k: v
         for k, v in obj.items()
@@ -168,8 +169,8 @@ def read_checkpoint(path: str) -> Tuple[KeyLayout, StateDict]:
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError,
             SafetensorError) as err:
         reason = (str(err).strip().splitlines() or [''])[0]
-        raise ValueError(f'{path} is not a checkpoint torch can read '
-                         f'({type(err).__name__}: {reason})') from err
+        raise UserInputError(f'{path} is not a checkpoint torch can read '
+                             f'({type(err).__name__}: {reason})') from err
     state = _unwrap(obj, path)
     candidates = [(layout, convert_to_custom_text_state_dict(state)
                    if layout is OPEN_CLIP_LAYOUT else state)
@@ -180,8 +181,8 @@ def read_checkpoint(path: str) -> Tuple[KeyLayout, StateDict]:
     ]
     best = max(range(len(LAYOUTS)), key=covered.__getitem__)
     if not covered[best]:
-        raise ValueError(f'{path}: no key is a SAM2, open_clip or rs2sam2 '
-                         f'key (first keys: {list(state)[:3]})')
+        raise UserInputError(f'{path}: no key is a SAM2, open_clip or rs2sam2 '
+                             f'key (first keys: {list(state)[:3]})')
     return candidates[best]
 
 
@@ -312,8 +313,9 @@ def merge_state_dicts(reports: Sequence[CheckpointReport]) -> StateDict:
     """
     for report in reports:
         if not report.state_dict:
-            raise ValueError(f'{report.path} ({report.layout.name}) fills '
-                             'no tensor of the model; see the report above')
+            raise UserInputError(
+                f'{report.path} ({report.layout.name}) fills '
+                'no tensor of the model; see the report above')
     merged: StateDict = OrderedDict()
     for report in reports:
         merged.update(report.state_dict)

@@ -7,10 +7,11 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-from rs2sam2_mmseg.utils import (changed_recipe, configure_amp,
-                                 configure_denormals, configure_launcher,
-                                 configure_resume, configure_test, free_port,
-                                 load_config, set_work_dir)
+from rs2sam2_mmseg.utils import (UserInputError, changed_recipe,
+                                 configure_amp, configure_denormals,
+                                 configure_launcher, configure_resume,
+                                 configure_test, free_port, load_config,
+                                 set_work_dir)
 from rs2sam2_mmseg.utils.cli import shutdown_distributed
 from ..test_models.utils import REPO
 from ..test_tools.utils import TINY_CONFIG
@@ -188,7 +189,7 @@ def test_configure_test_tta(tmp_path, cfg):
     # the ablation wraps the dataset that runs the TTA views
     assert cfg.test_dataloader.dataset.dataset.pipeline == cfg.tta_pipeline
     with pytest.raises(
-            KeyError, match=r'\(--tta\) needs tta_pipeline and tta_model'):
+            UserInputError, match=r'\(--tta\) needs tta_pipeline and tta_model'):
         configure_test(Config(), str(checkpoint), tta=True)
 
 

@@ -3,6 +3,7 @@ from typing import Sequence
 
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
+from ...utils.errors import UserInputError
 
 #: The referring fields packed on top of mmseg's default meta keys.
 REFER_META_KEYS = ('text', 'ref_id', 'sent_id', 'ann_id', 'image_id',
@@ -48,7 +49,8 @@ class PackReferSegInputs(PackSegInputs):
             (``SegDataSample``).
         """
         if 'text' not in results:
-            raise KeyError('PackReferSegInputs: the sample '
-                           f'{results.get("img_path")} has no "text" (the '
-                           'referring sentence)')
+            raise UserInputError(
+                'PackReferSegInputs: the sample '
+                f'{results.get("img_path")} has no "text" (the '
+                'referring sentence)')
         return super().transform(results)
