@@ -14,7 +14,7 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from ..utils import load_config, tta_model_config
+from ..utils import check_checkpoint_fits, load_config, tta_model_config
 from ..utils.errors import UserInputError
 
 ImageType = Union[str, np.ndarray]
@@ -28,7 +28,8 @@ def init_referring_model(config: Union[str, Config],
                          checkpoint: Optional[str] = None,
                          device: str = 'cpu',
                          cfg_options: Optional[dict] = None,
-                         tta: bool = False) -> nn.Module:
+                         tta: bool = False,
+                         allow_partial: bool = False) -> nn.Module:
     """Build a referring segmentor from a config and load a checkpoint.
 
     Args:
@@ -44,6 +45,10 @@ def init_referring_model(config: Union[str, Config],
             :func:`inference_referring_model` then averages the views of
             its ``tta_pipeline`` (the image as is and flipped, each with its
             sentence flipped). Defaults to False.
+        allow_partial (bool): Load a checkpoint that does not fit the
+            model (mismatched tensors keep their initialisation); by
+            default it is refused (:func:`check_checkpoint_fits`).
+            Defaults to False.
 
     Returns:
         nn.Module: The model in eval mode, with ``model.cfg`` attached.
@@ -57,6 +62,8 @@ def init_referring_model(config: Union[str, Config],
     if checkpoint is None:
         model.init_weights()
     else:
+        if not allow_partial:
+            check_checkpoint_fits(model, checkpoint)
         load_checkpoint(model, checkpoint, map_location='cpu')
     model.cfg = cfg
     return model.to(device).eval()
