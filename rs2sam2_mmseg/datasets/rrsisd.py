@@ -1,4 +1,6 @@
 """RRSIS-D: referring remote sensing image segmentation dataset."""
+import json
+import warnings
 from collections import Counter
 from typing import Dict, List, Optional
 
@@ -7,9 +9,19 @@ import mmengine.fileio as fileio
 from mmseg.registry import DATASETS
 from ..utils.errors import UserInputError
 from .basereferdataset import BaseReferSegDataset
-from .utils import check_coco_segmentation, load_restricted_pickle
+from .utils import (check_coco_segmentation, load_restricted_pickle,
+                    polygons_outside)
 
 REF_KEYS = ('ref_id', 'ann_id', 'image_id', 'split', 'sentences')
+#: Keys of a ref that hold an id (an int or a str).
+ID_KEYS = ('ref_id', 'ann_id', 'image_id')
+
+
+def _check_id(value: object, where: str) -> None:
+    """Raise unless ``value`` is an id: an int or a str."""
+    if not isinstance(value, (int, str)) or isinstance(value, bool):
+        raise UserInputError(f'{where}: an id must be an int or a str, got '
+                             f'{type(value).__name__} {value!r:.40}')
 
 
 @DATASETS.register_module()
@@ -116,6 +128,31 @@ class RRSISDDataset(BaseReferSegDataset):
             index[entry['id']] = entry
         return index
 
+    def _load_instances(self) -> dict:
+        """Read ``instances.json`` as JSON (never a pickle or YAML, whose
+        loaders can run code) and check it is a COCO dict.
+
+        Returns:
+            dict: The COCO ``images`` / ``annotations`` / ``categories``.
+        """
+        if not self.ann_file.endswith('.json'):
+            raise UserInputError(
+                f'{self.ann_file}: ann_file must be a COCO .json file '
+                '(pickle and YAML loaders can run code: refused)')
+        text = fileio.get_text(self.ann_file, backend_args=self.backend_args)
+        try:
+            coco = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise UserInputError(
+                f'{self.ann_file} is not complete JSON ({err}); regenerate '
+                'or download it again') from err
+        if not isinstance(coco, dict):
+            raise UserInputError(
+                f'{self.ann_file}: expected a COCO dict with "images", '
+                f'"annotations" and "categories", got a '
+                f'{type(coco).__name__}')
+        return coco
+
     def _load_refs(self) -> List[dict]:
         """Load the refs pickle and check each ref has the required keys.
 
@@ -134,6 +171,8 @@ class RRSISDDataset(BaseReferSegDataset):
             if missing:
                 raise UserInputError(f'{self.refs_file}: ref #{idx} (ref_id '
                                      f'{ref.get("ref_id")}) lacks {missing}')
+            for key in ID_KEYS:
+                _check_id(ref[key], f'{self.refs_file}: ref #{idx} {key}')
             if not isinstance(ref['sentences'], list):
                 raise UserInputError(
                     f'{self.refs_file}: ref_id {ref["ref_id"]}: '
@@ -186,6 +225,12 @@ class RRSISDDataset(BaseReferSegDataset):
             raise UserInputError(
                 f'{self.ann_file}: malformed segmentation of ann_id '
                 f'{ref["ann_id"]} (ref_id {ref["ref_id"]}): {err}') from err
+        if polygons_outside(ann['segmentation'], img['height'], img['width']):
+            warnings.warn(
+                f'{self.ann_file}: the polygons of ann_id {ref["ann_id"]} '
+                f'(ref_id {ref["ref_id"]}) lie entirely outside its '
+                f'{img["width"]}x{img["height"]} image: the target mask of '
+                'its sentences is empty')
         return dict(
             img_path=fileio.join_path(self.data_prefix['img_path'],
                                       img['file_name']),
@@ -205,11 +250,21 @@ class RRSISDDataset(BaseReferSegDataset):
             raise UserInputError(
                 f'{where} has a sentence without sent_id/sent: '
                 f'{sentence!r:.80}')
+        where = f'{where}, sent_id {sentence["sent_id"]!r:.40}'
+        _check_id(sentence['sent_id'], where)
         text = sentence['sent']
-        if not isinstance(text, str) or not text.strip():
-            raise UserInputError(
-                f'{where}, sent_id {sentence["sent_id"]}: empty '
-                f'sentence {text!r}')
+        if not isinstance(text, str):
+            raise UserInputError(f'{where}: the sentence is a '
+                                 f'{type(text).__name__}, not text: '
+                                 f'{text!r:.80}')
+        try:
+            text.encode('utf-8')
+        except UnicodeEncodeError as err:
+            raise UserInputError(f'{where}: the sentence holds invalid '
+                                 f'Unicode ({err.reason} at character '
+                                 f'{err.start}): {text!r:.80}') from err
+        if not text.strip():
+            raise UserInputError(f'{where}: empty sentence {text!r}')
         return text
 
     def load_data_list(self) -> List[dict]:
@@ -221,7 +276,7 @@ class RRSISDDataset(BaseReferSegDataset):
         self.check_file_exists(self.refs_file, 'refs_file')
         self.check_file_exists(self.ann_file, 'ann_file')
         refs = self._load_refs()
-        coco = fileio.load(self.ann_file, backend_args=self.backend_args)
+        coco = self._load_instances()
         images = self._index_by_id(coco, 'images')
         anns = self._index_by_id(coco, 'annotations')
         categories = self._index_by_id(coco, 'categories')

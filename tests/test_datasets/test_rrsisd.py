@@ -9,6 +9,7 @@ import pytest
 
 from mmseg.registry import DATASETS
 from rs2sam2_mmseg.datasets import RRSISDDataset
+from rs2sam2_mmseg.utils import UserInputError
 from .fixtures import (RRSISD_CATEGORIES, RRSISD_IMAGES, RRSISD_MASKS,
                        RRSISD_REFS, RRSISD_SEGMENTATIONS, rrsisd_image_path,
                        rrsisd_instances, rrsisd_refs, write_image,
@@ -225,4 +226,85 @@ def test_pickle_with_a_foreign_global_is_refused(rrsisd_root):
             pickle.UnpicklingError,
             match=r'refs\(unc\).p: refusing to load global '
             r'(posix|nt).system'):
+        RRSISDDataset(split='train', data_root=rrsisd_root)
+
+
+@pytest.mark.parametrize('damage_refs,match', [
+    (_set([2, 'sentences', 1, 'sent'], 'the \ud800 car'),
+     r'ref_id 3, sent_id 106: the sentence holds invalid Unicode '
+     r'\(surrogates not allowed at character 4\)'),
+    (_set([2, 'sentences', 1, 'sent'], b'the car'),
+     r"ref_id 3, sent_id 106: the sentence is a bytes, not text: b'the car'"),
+    (_set([2, 'ann_id'], [12]),
+     r'ref #2 ann_id: an id must be an int or a str, got list \[12\]'),
+    (_set([2, 'sentences', 1, 'sent_id'], [106]),
+     r'ref_id 3, sent_id \[106\]: an id must be an int or a str, got list'),
+])
+def test_bad_ids_and_sentences_rejected_at_load(rrsisd_root, damage_refs,
+                                                match):
+    refs = rrsisd_refs()
+    damage_refs(refs)
+    # protocol 4: bytes need no global (protocol 2 pickles them through
+    # _codecs.encode, which the restricted unpickler refuses)
+    with open(osp.join(rrsisd_root, 'rrsisd', 'refs(unc).p'), 'wb') as f:
+        pickle.dump(refs, f, protocol=4)
+    with pytest.raises(UserInputError, match=match):
+        RRSISDDataset(split='val', data_root=rrsisd_root)
+
+
+@pytest.mark.parametrize('name,content,match', [
+    ('instances.json', '{"images": [', r'instances.json is not complete JSON '
+     r'\(Expecting value: line 1 column 13'),
+    ('instances.json', '[]', r'instances.json: expected a COCO dict with '
+     r'"images", "annotations" and "categories", got a list'),
+    ('refs(unc).p', None, r'refs\(unc\).p is not a complete pickle '
+     r'\(it ends too early\)'),
+])
+def test_damaged_annotation_files_named(rrsisd_root, name, content, match):
+    path = osp.join(rrsisd_root, 'rrsisd', name)
+    if content is None:  # cut short
+        with open(path, 'rb') as f:
+            data = f.read()
+        with open(path, 'wb') as f:
+            f.write(data[:len(data) // 2])
+    else:
+        with open(path, 'w') as f:
+            f.write(content)
+    with pytest.raises(UserInputError, match=match):
+        RRSISDDataset(split='val', data_root=rrsisd_root)
+
+
+@pytest.mark.parametrize('suffix', ['.pkl', '.yaml'])
+def test_ann_file_read_as_json_only(rrsisd_root, tmp_path, suffix):
+    marker = tmp_path / 'payload_ran'
+    ann_file = str(tmp_path / f'instances{suffix}')
+    with open(ann_file, 'wb') as f:
+        if suffix == '.pkl':
+            pickle.dump(_Payload(str(marker)), f)
+        else:
+            f.write(b'!!python/object/apply:os.system ["touch %s"]\n' %
+                    str(marker).encode())
+    with pytest.raises(UserInputError, match=rf'instances{suffix}: ann_file '
+                       'must be a COCO .json file'):
+        RRSISDDataset(split='val', data_root=rrsisd_root, ann_file=ann_file)
+    assert not marker.exists()
+
+
+class _Payload:
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
+def test_polygon_outside_its_image_warns(rrsisd_root):
+    _damage_instances(
+        rrsisd_root,
+        _set(['annotations', 0, 'segmentation'],
+             [[100, 100, 120, 100, 120, 110]]))
+    with pytest.warns(UserWarning, match=r'instances.json: the polygons of '
+                      r'ann_id 10 \(ref_id 1\) lie entirely outside its '
+                      r'\d+x\d+ image'):
         RRSISDDataset(split='train', data_root=rrsisd_root)
