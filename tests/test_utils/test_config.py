@@ -94,7 +94,7 @@ def test_configure_resume(tmp_path, cfg):
     cfg.model.union_grad_scale = 0.5
     for resume in ('auto', checkpoint):
         with pytest.raises(UserInputError,
-                           match=f'--resume: .* with another model than'):
+                           match='--resume: .* with another model than'):
             configure_resume(cfg, resume)
     (tmp_path / 'empty.pth').write_bytes(b'')
     with pytest.raises(UserInputError, match='empty.pth is empty'):
@@ -205,8 +205,8 @@ def test_configure_test_tta(tmp_path, cfg):
         data_preprocessor=model.data_preprocessor)
     # the ablation wraps the dataset that runs the TTA views
     assert cfg.test_dataloader.dataset.dataset.pipeline == cfg.tta_pipeline
-    with pytest.raises(
-            UserInputError, match=r'\(--tta\) needs tta_pipeline and tta_model'):
+    with pytest.raises(UserInputError,
+                       match=r'\(--tta\) needs tta_pipeline and tta_model'):
         configure_test(Config(), str(checkpoint), tta=True)
 
 
