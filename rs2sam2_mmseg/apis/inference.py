@@ -2,6 +2,7 @@
 import os.path as osp
 from typing import List, Optional, Sequence, Union
 
+import cv2
 import mmcv
 import numpy as np
 import torch
@@ -120,7 +121,10 @@ def read_image(image: ImageType) -> np.ndarray:
         return image
     if not osp.isfile(image):
         raise FileNotFoundError(f'Image {image!r} does not exist')
-    array = mmcv.imread(image)
+    try:
+        array = mmcv.imread(image)
+    except cv2.error:  # an empty file
+        array = None
     if array is None:
         raise UserInputError(
             f'Image {image!r} cannot be read (not an image or '

@@ -1,6 +1,8 @@
 """The common base of the referring segmentation datasets."""
 from typing import Dict, List, Optional, Sequence
 
+import cv2
+import mmcv
 import mmengine.fileio as fileio
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
@@ -96,6 +98,41 @@ class BaseReferSegDataset(BaseDataset):
                 f'{len(missing)} of {len(files)} {what} files are missing:'
                 f'\n  {listed}' +
                 (f'\n  ... and {more} more' if more > 0 else ''))
+
+    def prepare_data(self, idx: int) -> object:
+        """Run the pipeline on a sample; name an image that cannot be read.
+
+        OpenCV fails on an empty, cut-short or foreign image file with an
+        assertion of mmcv's loader or a ``cv2.error`` naming no file; when
+        the pipeline fails and the sample's image does not decode, a
+        :class:`UserInputError` names the file and the sentence instead.
+        Other failures propagate unchanged.
+
+        Args:
+            idx (int): The sample index.
+
+        Returns:
+            object: The pipeline's output.
+        """
+        try:
+            return super().prepare_data(idx)
+        except Exception as err:
+            info = self.get_data_info(idx)
+            path = info.get('img_path')
+            if path is None or self._decodes(path):
+                raise
+            raise UserInputError(
+                f'{path} (sent_id {info.get("sent_id")}) cannot be decoded: '
+                'the image file is empty, cut short or not an image; '
+                'replace it or regenerate the dataset') from err
+
+    def _decodes(self, path: str) -> bool:
+        """Whether OpenCV decodes the image file ``path``."""
+        try:
+            return mmcv.imfrombytes(
+                fileio.get(path, backend_args=self.backend_args)) is not None
+        except cv2.error:
+            return False
 
     def finish_data_list(self, data_list: List[dict], source: str,
                          summary: str) -> List[dict]:

@@ -55,6 +55,9 @@ def test_convert_weights_errors(monkeypatch, capsys, tmp_path):
         ([TINY_CONFIG, str(text)], 'not a complete checkpoint'),
         ([str(tmp_path / 'missing.py'),
           str(text)], 'Config file'),
+        # a training checkpoint is never replaced by a merge of itself
+        ([TINY_CONFIG, str(text), '--out', str(text)],
+         f'--out {text} is one of the checkpoints read'),
     ]:
         assert_cli_error(monkeypatch, capsys, 'convert_weights.py', args,
                          match)
