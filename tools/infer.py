@@ -24,8 +24,8 @@ import numpy as np
 import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
 from rs2sam2_mmseg.apis import (check_sentences, inference_referring_model,
                                 init_referring_model, read_image)
-from rs2sam2_mmseg.utils import (add_cfg_options, check_output_path, run_cli,
-                                 tool_parser)
+from rs2sam2_mmseg.utils import (add_allow_partial, add_cfg_options,
+                                 check_output_path, run_cli, tool_parser)
 from rs2sam2_mmseg.visualization import draw_referring_overlay
 
 
@@ -76,12 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="test-time augmentation: average the config's tta_pipeline "
         'views (the image as is and flipped, each with its sentence '
         'flipped)')
-    parser.add_argument(
-        '--allow-partial',
-        action='store_true',
-        help='load a checkpoint that does not fit the model (tensors of '
-        'another shape or name keep their initialisation); without it '
-        'such a checkpoint is refused')
+    add_allow_partial(parser)
     add_cfg_options(parser)
     return parser
 

@@ -20,12 +20,13 @@ import os.path as osp
 from mmengine.runner import Runner
 
 import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
-from rs2sam2_mmseg.utils import (TEXT_ABLATIONS, add_runner_arguments,
-                                 check_checkpoint_fits, check_output_path,
-                                 configure_denormals, configure_launcher,
-                                 configure_test, format_metric_table,
-                                 load_config, parse_tool_args, run_cli,
-                                 save_metrics, set_work_dir, tool_parser)
+from rs2sam2_mmseg.utils import (TEXT_ABLATIONS, add_allow_partial,
+                                 add_runner_arguments, check_checkpoint_fits,
+                                 check_output_path, configure_denormals,
+                                 configure_launcher, configure_test,
+                                 format_metric_table, load_config,
+                                 parse_tool_args, run_cli, save_metrics,
+                                 set_work_dir, tool_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,12 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         help='seed of the --text-ablation permutation (default: %(default)s)')
-    parser.add_argument(
-        '--allow-partial',
-        action='store_true',
-        help='load a checkpoint that does not fit the model (tensors of '
-        'another shape or name keep their initialisation); without it '
-        'such a checkpoint is refused')
+    add_allow_partial(parser)
     add_runner_arguments(parser, 'where logs and the metric JSON go')
     return parser
 

@@ -63,6 +63,20 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
         'train_dataloader.batch_size=4 (lists as key="[a,b]")')
 
 
+def add_allow_partial(parser: argparse.ArgumentParser) -> None:
+    """Add ``--allow-partial``: load a checkpoint that does not fit.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='load a checkpoint that does not fit the model (tensors of '
+        'another shape or name keep their initialisation); without it '
+        'such a checkpoint is refused')
+
+
 def add_runner_arguments(parser: argparse.ArgumentParser,
                          work_dir_help: str) -> None:
     """Add the MMSeg Runner options: work dir, overrides, launcher.
