@@ -1,9 +1,11 @@
 """The common base of the referring segmentation datasets."""
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import mmcv
 import mmengine.fileio as fileio
+import numpy as np
+from mmcv.transforms import Resize
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 from mmengine.utils import is_abs
@@ -100,13 +102,14 @@ class BaseReferSegDataset(BaseDataset):
                 (f'\n  ... and {more} more' if more > 0 else ''))
 
     def prepare_data(self, idx: int) -> object:
-        """Run the pipeline on a sample; name an image that cannot be read.
+        """Run the pipeline on a sample; name an image it cannot take.
 
-        OpenCV fails on an empty, cut-short or foreign image file with an
-        assertion of mmcv's loader or a ``cv2.error`` naming no file; when
-        the pipeline fails and the sample's image does not decode, a
-        :class:`UserInputError` names the file and the sentence instead.
-        Other failures propagate unchanged.
+        OpenCV fails on an empty, cut-short or foreign image file, and on
+        an image so thin that a keep-ratio ``Resize`` of the pipeline makes
+        a side 0 px, with an assertion of mmcv or a ``cv2.error`` naming no
+        file. When the pipeline fails on such an image, a
+        :class:`UserInputError` names the file and the sentence instead;
+        other failures propagate unchanged.
 
         Args:
             idx (int): The sample index.
@@ -119,20 +122,40 @@ class BaseReferSegDataset(BaseDataset):
         except Exception as err:
             info = self.get_data_info(idx)
             path = info.get('img_path')
-            if path is None or self._decodes(path):
+            if path is None:
+                raise
+            where = f'{path} (sent_id {info.get("sent_id")})'
+            image = self._decode(path)
+            if image is None:
+                raise UserInputError(
+                    f'{where} cannot be decoded: the image file is empty, '
+                    'cut short or not an image; replace it or regenerate '
+                    'the dataset') from err
+            scale = self._scale_to_nothing(image.shape[:2])
+            if scale is None:
                 raise
             raise UserInputError(
-                f'{path} (sent_id {info.get("sent_id")}) cannot be decoded: '
-                'the image file is empty, cut short or not an image; '
-                'replace it or regenerate the dataset') from err
+                f'{where} is {image.shape[1]}x{image.shape[0]} px: resized '
+                f'to fit {scale} with its aspect ratio, a side becomes 0 px; '
+                'crop or leave out this image') from err
 
-    def _decodes(self, path: str) -> bool:
-        """Whether OpenCV decodes the image file ``path``."""
+    def _decode(self, path: str) -> Optional[np.ndarray]:
+        """The image file ``path`` as OpenCV decodes it, or None."""
         try:
             return mmcv.imfrombytes(
-                fileio.get(path, backend_args=self.backend_args)) is not None
+                fileio.get(path, backend_args=self.backend_args))
         except cv2.error:
-            return False
+            return None
+
+    def _scale_to_nothing(self, shape: Tuple[int, int]) -> Optional[Sequence]:
+        """The scale of a keep-ratio ``Resize`` of the pipeline that makes
+        a side of an image of ``shape`` (h, w) 0 px, if any."""
+        for step in getattr(self.pipeline, 'transforms', []):
+            if isinstance(step, Resize) and step.keep_ratio and step.scale:
+                size = mmcv.rescale_size(shape[::-1], step.scale)
+                if min(size) == 0:
+                    return step.scale
+        return None
 
     def finish_data_list(self, data_list: List[dict], source: str,
                          summary: str) -> List[dict]:

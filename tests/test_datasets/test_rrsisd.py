@@ -314,3 +314,19 @@ def test_undecodable_image_named(rrsisd_root, damage):
     with pytest.raises(UserInputError, match=f'{path} \\(sent_id 105\\) '
                        'cannot be decoded: the image file is empty, cut'):
         dataset[0]
+
+
+def test_image_resized_to_nothing_named(rrsisd_root):
+    dataset = RRSISDDataset(
+        split='val',
+        data_root=rrsisd_root,
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='Resize', scale=(96, 96), keep_ratio=True)
+        ])
+    path = dataset.get_data_info(0)['img_path']
+    write_image(path, 1, 400)  # 400 x 1 px: 96 x 0.24 after the resize
+    with pytest.raises(UserInputError, match=f'{path} \\(sent_id 105\\) is '
+                       r'400x1 px: resized to fit \(96, 96\) with its '
+                       'aspect ratio, a side becomes 0 px'):
+        dataset[0]
