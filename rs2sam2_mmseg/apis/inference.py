@@ -15,6 +15,7 @@ from torch import nn
 
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from ..datasets.utils import resize_to_nothing
 from ..utils import check_checkpoint_fits, load_config, tta_model_config
 from ..utils.errors import UserInputError
 
@@ -176,6 +177,12 @@ def inference_referring_model(model: nn.Module, image: ImageType,
     path = image if isinstance(image, str) else ''
     tta = isinstance(model, BaseTTAModel)
     pipeline = inference_pipeline(model.cfg, tta)
+    scale = resize_to_nothing(pipeline, array.shape[:2])
+    if scale is not None:
+        raise UserInputError(
+            f'Image {path or "array"} is {array.shape[1]}x{array.shape[0]} '
+            f'px: resized to fit {scale} with its aspect ratio, a side '
+            'becomes 0 px; crop it')
     data = []
     for i, sentence in enumerate(texts):
         item = pipeline(dict(img=array.copy(), text=sentence, sent_id=i))

@@ -1,16 +1,16 @@
 """The common base of the referring segmentation datasets."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import cv2
 import mmcv
 import mmengine.fileio as fileio
 import numpy as np
-from mmcv.transforms import Resize
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 from mmengine.utils import is_abs
 
 from ..utils.errors import UserInputError
+from .utils import resize_to_nothing
 
 
 class BaseReferSegDataset(BaseDataset):
@@ -131,7 +131,7 @@ class BaseReferSegDataset(BaseDataset):
                     f'{where} cannot be decoded: the image file is empty, '
                     'cut short or not an image; replace it or regenerate '
                     'the dataset') from err
-            scale = self._scale_to_nothing(image.shape[:2])
+            scale = resize_to_nothing(self.pipeline, image.shape[:2])
             if scale is None:
                 raise
             raise UserInputError(
@@ -146,16 +146,6 @@ class BaseReferSegDataset(BaseDataset):
                 fileio.get(path, backend_args=self.backend_args))
         except cv2.error:
             return None
-
-    def _scale_to_nothing(self, shape: Tuple[int, int]) -> Optional[Sequence]:
-        """The scale of a keep-ratio ``Resize`` of the pipeline that makes
-        a side of an image of ``shape`` (h, w) 0 px, if any."""
-        for step in getattr(self.pipeline, 'transforms', []):
-            if isinstance(step, Resize) and step.keep_ratio and step.scale:
-                size = mmcv.rescale_size(shape[::-1], step.scale)
-                if min(size) == 0:
-                    return step.scale
-        return None
 
     def finish_data_list(self, data_list: List[dict], source: str,
                          summary: str) -> List[dict]:

@@ -15,10 +15,12 @@ import io
 import math
 import pickle
 from numbers import Real
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
+import mmcv
 import mmengine.fileio as fileio
 import numpy as np
+from mmcv.transforms import Resize
 from pycocotools import mask as mask_utils
 
 from ..utils.errors import UserInputError
@@ -241,6 +243,26 @@ def polygons_outside(segmentation: Segmentation, height: int,
     return all(
         max(p[0::2]) <= 0 or min(p[0::2]) >= width or max(p[1::2]) <= 0
         or min(p[1::2]) >= height for p in segmentation)
+
+
+def resize_to_nothing(pipeline: Any,
+                      shape: Tuple[int, int]) -> Optional[Sequence[int]]:
+    """The scale of a keep-ratio ``Resize`` of a pipeline that makes a side
+    of an image of ``shape`` 0 px (OpenCV then fails naming no file).
+
+    Args:
+        pipeline (Compose): A pipeline; its top-level ``transforms`` are
+            looked at.
+        shape (tuple[int, int]): The image's (height, width).
+
+    Returns:
+        Sequence[int], optional: That ``Resize``'s scale, or None.
+    """
+    for step in getattr(pipeline, 'transforms', []):
+        if isinstance(step, Resize) and step.keep_ratio and step.scale:
+            if min(mmcv.rescale_size(shape[::-1], step.scale)) == 0:
+                return step.scale
+    return None
 
 
 def decode_coco_segmentation(segmentation: Segmentation, height: int,

@@ -34,6 +34,17 @@ def test_init_with_checkpoint(tmp_path, model):
         assert torch.equal(loaded.state_dict()[key], value), key
     with pytest.raises(FileNotFoundError, match='does not exist'):
         init_referring_model(TINY_CONFIG, str(tmp_path / 'missing.pth'))
+    # a checkpoint of another model is refused, or loaded where it fits
+    state = model.state_dict()
+    key = next(iter(state))
+    state[key] = torch.zeros(1)
+    torch.save(dict(state_dict=state, meta=dict()), path)
+    with pytest.raises(ValueError, match=f'{path} does not fit the model'):
+        init_referring_model(TINY_CONFIG, path)
+    partial = init_referring_model(TINY_CONFIG, path, allow_partial=True)
+    assert not torch.equal(partial.state_dict()[key], model.state_dict()[key])
+    other = [k for k in state if k != key][-1]
+    assert torch.equal(partial.state_dict()[other], model.state_dict()[other])
 
 
 def test_one_sentence(tmp_path, model, image):
@@ -101,3 +112,12 @@ def test_errors(tmp_path, model, image):
     broken.write_bytes(b'\x89PNG broken')
     with pytest.raises(ValueError, match='cannot be read'):
         inference_referring_model(model, str(broken), 'a car')
+    empty = tmp_path / 'empty.png'
+    empty.write_bytes(b'')
+    with pytest.raises(ValueError, match='cannot be read'):
+        inference_referring_model(model, str(empty), 'a car')
+    thin = np.zeros((1, 400, 3), np.uint8)
+    with pytest.raises(ValueError, match=r'Image array is 400x1 px: resized '
+                       r'to fit \(\d+, \d+\) with its aspect ratio, a side '
+                       'becomes 0 px'):
+        inference_referring_model(model, thin, 'a car')
