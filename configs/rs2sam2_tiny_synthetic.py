@@ -154,7 +154,10 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=25, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2),
+        type='AtomicCheckpointHook',
+        by_epoch=False,
+        interval=500,
+        max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='ReferSegVisualizationHook'))
 log_processor = dict(by_epoch=False)

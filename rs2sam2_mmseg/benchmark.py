@@ -49,14 +49,15 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
-from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 from torch import Tensor, nn
 
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
 from .models.utils import (build_sam2_heads, build_sam2_image_encoder,
                            decode_sam2_masks, format_parameter_table,
                            load_sam2_model_cfg, parameter_table, resize_square)
 from .utils import configure_denormals, load_config
+from .utils.errors import UserInputError
 
 #: Sentences of the synthetic batch (typical RRSIS-D lengths).
 SENTENCES = ('the large white storage tank at the bottom left of the image',
@@ -139,19 +140,20 @@ class BenchmarkOptions:
 
     def __post_init__(self) -> None:
         if self.device not in ('cpu', 'cuda'):
-            raise ValueError(f"device must be 'cpu' or 'cuda', got "
-                             f'{self.device!r}')
+            raise UserInputError(f"device must be 'cpu' or 'cuda', got "
+                                 f'{self.device!r}')
         if self.device == 'cuda' and not torch.cuda.is_available():
-            raise ValueError('--device cuda, but CUDA is not available')
+            raise UserInputError('--device cuda, but CUDA is not available')
         if min(self.batch_size, self.iters, self.threads or 1) < 1 or \
                 self.warmup < 0:
-            raise ValueError(
+            raise UserInputError(
                 'need batch_size, iters and threads >= 1 and warmup >= 0, '
                 f'got {self.batch_size}, {self.iters}, {self.threads}, '
                 f'{self.warmup}')
         if not self.modes or set(self.modes) - set(MODES):
-            raise ValueError(f'modes must be a non-empty subset of {MODES}, '
-                             f'got {self.modes}')
+            raise UserInputError(
+                f'modes must be a non-empty subset of {MODES}, '
+                f'got {self.modes}')
 
 
 def set_sam2_input_size(cfg: Config, size: int) -> Config:
@@ -172,7 +174,7 @@ def set_sam2_input_size(cfg: Config, size: int) -> Config:
         Config: The same config, modified in place.
     """
     if size <= 0 or size % 32:
-        raise ValueError(
+        raise UserInputError(
             f'SAM2 input size must be a positive multiple of 32, got {size}')
     model = cfg.model
     model.data_preprocessor.size = (size, size)

@@ -15,11 +15,12 @@ Example:
         --out ckpts/rs2sam2_openclip_rrsisd_init.pth
 """
 import argparse
+import os.path as osp
 
 import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
-from rs2sam2_mmseg.utils import (add_cfg_options, format_checkpoint_report,
-                                 inspect_checkpoints, load_config,
-                                 model_state_for_config, run_cli,
+from rs2sam2_mmseg.utils import (UserInputError, add_cfg_options,
+                                 format_checkpoint_report, inspect_checkpoints,
+                                 load_config, model_state_for_config, run_cli,
                                  save_init_checkpoint, tool_parser)
 
 
@@ -48,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main() -> None:
     """Parse the command line, report, optionally write the merge."""
     args = build_parser().parse_args()
+    if args.out and any(
+            osp.realpath(args.out) == osp.realpath(path)
+            for path in args.checkpoints):
+        raise UserInputError(f'--out {args.out} is one of the checkpoints '
+                             'read: write the merge to another file')
     cfg = load_config(args.config, args.cfg_options)
     reports = inspect_checkpoints(args.checkpoints,
                                   model_state_for_config(cfg))

@@ -24,7 +24,8 @@ import numpy as np
 import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
 from rs2sam2_mmseg.apis import (check_sentences, inference_referring_model,
                                 init_referring_model, read_image)
-from rs2sam2_mmseg.utils import add_cfg_options, run_cli, tool_parser
+from rs2sam2_mmseg.utils import (add_allow_partial, add_cfg_options,
+                                 check_output_path, run_cli, tool_parser)
 from rs2sam2_mmseg.visualization import draw_referring_overlay
 
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="test-time augmentation: average the config's tta_pipeline "
         'views (the image as is and flipped, each with its sentence '
         'flipped)')
+    add_allow_partial(parser)
     add_cfg_options(parser)
     return parser
 
@@ -83,9 +85,11 @@ def main() -> None:
     """Parse the command line, segment, write and report the masks."""
     args = build_parser().parse_args()
     sentences = check_sentences([args.sentence, *args.more])
+    check_output_path(args.out_dir, '--out-dir', folder=True)
     image = read_image(args.image)
     model = init_referring_model(args.config, args.checkpoint, args.device,
-                                 args.cfg_options, args.tta)
+                                 args.cfg_options, args.tta,
+                                 args.allow_partial)
     results = inference_referring_model(model, image, sentences)
     stem = osp.splitext(osp.basename(args.image))[0]
     os.makedirs(args.out_dir, exist_ok=True)

@@ -20,11 +20,13 @@ import os.path as osp
 from mmengine.runner import Runner
 
 import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
-from rs2sam2_mmseg.utils import (TEXT_ABLATIONS, add_runner_arguments,
-                                 configure_denormals, configure_launcher,
-                                 configure_test, format_metric_table,
-                                 load_config, parse_tool_args, run_cli,
-                                 save_metrics, set_work_dir, tool_parser)
+from rs2sam2_mmseg.utils import (TEXT_ABLATIONS, add_allow_partial,
+                                 add_runner_arguments, check_checkpoint_fits,
+                                 check_output_path, configure_denormals,
+                                 configure_launcher, configure_test,
+                                 format_metric_table, load_config,
+                                 parse_tool_args, run_cli, save_metrics,
+                                 set_work_dir, tool_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         help='seed of the --text-ablation permutation (default: %(default)s)')
+    add_allow_partial(parser)
     add_runner_arguments(parser, 'where logs and the metric JSON go')
     return parser
 
@@ -73,10 +76,17 @@ def main() -> None:
     cfg = load_config(args.config, args.cfg_options)
     configure_denormals(cfg)  # before the model: see its docstring
     set_work_dir(cfg, args.work_dir, args.config)
+    check_output_path(cfg.work_dir, '--work-dir', folder=True)
+    if args.out:
+        check_output_path(args.out, '--out')
+    if args.show_dir:
+        check_output_path(args.show_dir, '--show-dir', folder=True)
     configure_test(cfg, args.checkpoint, args.out, args.show_dir,
                    args.text_ablation, args.ablation_seed, args.tta)
     configure_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
+    if not args.allow_partial:
+        check_checkpoint_fits(runner.model, args.checkpoint)
     metrics = runner.test()
     if runner.rank != 0:
         return

@@ -20,10 +20,11 @@ import argparse
 
 import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
 from rs2sam2_mmseg.utils import (add_runner_arguments, build_runner,
-                                 configure_amp, configure_denormals,
-                                 configure_launcher, configure_resume,
-                                 load_config, parse_tool_args, run_cli,
-                                 set_work_dir, tool_parser)
+                                 check_output_path, configure_amp,
+                                 configure_denormals, configure_launcher,
+                                 configure_resume, load_config,
+                                 parse_tool_args, run_cli, set_work_dir,
+                                 tool_parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +59,7 @@ def main() -> None:
     cfg = load_config(args.config, args.cfg_options)
     configure_denormals(cfg)  # before the model: see its docstring
     set_work_dir(cfg, args.work_dir, args.config)
+    check_output_path(cfg.work_dir, '--work-dir', folder=True)
     configure_amp(cfg, args.amp)
     configure_resume(cfg, args.resume)
     configure_launcher(cfg, args.launcher)

@@ -462,12 +462,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main() -> None:
     """Load the model, build the page, serve it until interrupted."""
     args = build_parser().parse_args()
-    model = init_referring_model(
-        args.config,
-        args.checkpoint,
-        args.device,
-        args.cfg_options,
-        strict=True)
+    model = init_referring_model(args.config, args.checkpoint, args.device,
+                                 args.cfg_options)
     examples = [('Synthetic scenes', synthetic_examples(args.synthetic_dir))]
     if args.examples:
         examples.append(('Your examples', folder_examples(args.examples)))

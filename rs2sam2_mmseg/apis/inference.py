@@ -1,9 +1,8 @@
 """Inference API: a config + checkpoint in, masks for sentences out."""
 import os.path as osp
-import pickle
-import re
-from typing import Dict, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
+import cv2
 import mmcv
 import numpy as np
 import torch
@@ -11,23 +10,20 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.model import BaseTTAModel
 from mmengine.registry import init_default_scope
-from mmengine.runner import CheckpointLoader, load_state_dict
+from mmengine.runner import load_checkpoint
+from torch import nn
+
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from torch import Tensor, nn
-
-from ..utils import load_config, tta_model_config
+from ..datasets.utils import resize_to_nothing
+from ..utils import check_checkpoint_fits, load_config, tta_model_config
+from ..utils.errors import UserInputError
 
 ImageType = Union[str, np.ndarray]
 TextType = Union[str, Sequence[str]]
 ResultType = Union[SegDataSample, List[SegDataSample]]
 #: Pipeline steps that read annotations; inference has none.
 ANNOTATION_LOADERS = ('LoadReferringAnnotations', 'LoadAnnotations')
-#: What ``torch.load`` raises on a file that is no (complete) checkpoint.
-UNREADABLE_CHECKPOINT = (EOFError, pickle.UnpicklingError, RuntimeError,
-                         AttributeError, UnicodeDecodeError)
-#: Model keys named per kind of misfit in the error message.
-MISFIT_EXAMPLES = 2
 
 
 def init_referring_model(config: Union[str, Config],
@@ -35,7 +31,7 @@ def init_referring_model(config: Union[str, Config],
                          device: str = 'cpu',
                          cfg_options: Optional[dict] = None,
                          tta: bool = False,
-                         strict: bool = False) -> nn.Module:
+                         allow_partial: bool = False) -> nn.Module:
     """Build a referring segmentor from a config and load a checkpoint.
 
     Args:
@@ -51,6 +47,10 @@ def init_referring_model(config: Union[str, Config],
             :func:`inference_referring_model` then averages the views of
             its ``tta_pipeline`` (the image as is and flipped, each with its
             sentence flipped). Defaults to False.
+        allow_partial (bool): Load a checkpoint that does not fit the
+            model (mismatched tensors keep their initialisation); by
+            default it is refused (:func:`check_checkpoint_fits`).
+            Defaults to False.
 
     Returns:
         nn.Module: The model in eval mode, with ``model.cfg`` attached.
@@ -64,86 +64,11 @@ def init_referring_model(config: Union[str, Config],
     if checkpoint is None:
         model.init_weights()
     else:
-        load_referring_checkpoint(model, checkpoint, strict)
+        if not allow_partial:
+            check_checkpoint_fits(model, checkpoint)
+        load_checkpoint(model, checkpoint, map_location='cpu')
     model.cfg = cfg
     return model.to(device).eval()
-
-
-def load_referring_checkpoint(model: nn.Module,
-                              checkpoint: str,
-                              strict: bool = False) -> None:
-    """Load a checkpoint's weights into a model (or its TTA wrapper's).
-
-    Args:
-        model (nn.Module): A referring segmentor, or a ``BaseTTAModel``
-            wrapping one (the weights go to its ``module``).
-        checkpoint (str): An mmengine checkpoint (``state_dict`` inside)
-            or a bare state dict; DDP's ``module.`` prefixes are dropped.
-        strict (bool): Fail unless every tensor of the model is given with
-            its shape and no other tensor is. Defaults to False (what is
-            missing keeps its initial value; mmengine logs it).
-
-    Raises:
-        ValueError: The file is no PyTorch checkpoint (or is truncated), or
-            ``strict`` and it does not fit the model.
-    """
-    try:
-        loaded = CheckpointLoader.load_checkpoint(
-            checkpoint, map_location='cpu')
-    except UNREADABLE_CHECKPOINT as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() \
-            else type(err).__name__
-        raise ValueError(f'Checkpoint {checkpoint!r} cannot be read ('
-                         f'{reason}): give a .pth file saved by '
-                         'tools/train.py') from err
-    state = loaded.get('state_dict', loaded) \
-        if isinstance(loaded, dict) else None
-    if not isinstance(state, dict):
-        raise ValueError(f'Checkpoint {checkpoint!r} holds no state dict: '
-                         'give a .pth file saved by tools/train.py')
-    state = {
-        re.sub(r'^module\.', '', key): value
-        for key, value in state.items()
-    }
-    target = model.module if isinstance(model, BaseTTAModel) else model
-    misfit = strict and checkpoint_misfit(target.state_dict(), state)
-    if misfit:
-        raise ValueError(f'Checkpoint {checkpoint!r} does not fit the model '
-                         f'of the config: {misfit}; give a checkpoint that '
-                         'tools/train.py saved with this config')
-    load_state_dict(target, state, strict=False)
-
-
-def checkpoint_misfit(model_state: Dict[str, Tensor],
-                      state: Dict[str, Tensor]) -> Optional[str]:
-    """What keeps a state dict from filling a model exactly.
-
-    Args:
-        model_state (dict[str, Tensor]): The model's state dict.
-        state (dict[str, Tensor]): The checkpoint's, in model keys.
-
-    Returns:
-        str | None: e.g. ``'3 of 120 model tensors missing (a.b, a.c,
-        ...), 1 of another shape (d.e: (3, 3) vs (8, 3))'``; None when
-        every key and shape matches.
-    """
-    missing = [key for key in model_state if key not in state]
-    unexpected = [key for key in state if key not in model_state]
-    reshaped = [
-        f'{key}: {tuple(state[key].shape)} vs {tuple(value.shape)}'
-        for key, value in model_state.items()
-        if key in state and hasattr(state[key], 'shape')
-        and tuple(state[key].shape) != tuple(value.shape)
-    ]
-    parts = []
-    for keys, what in ((missing, f'of {len(model_state)} model tensors '
-                        'missing'), (reshaped, 'of another shape'),
-                       (unexpected, 'unknown to the model')):
-        if keys:
-            shown = ', '.join(keys[:MISFIT_EXAMPLES])
-            more = ', ...' if len(keys) > MISFIT_EXAMPLES else ''
-            parts.append(f'{len(keys)} {what} ({shown}{more})')
-    return ', '.join(parts) or None
 
 
 def referring_tta_model(model: nn.Module) -> BaseTTAModel:
@@ -209,15 +134,20 @@ def read_image(image: ImageType) -> np.ndarray:
     """
     if isinstance(image, np.ndarray):
         if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError('Image arrays must be (H, W, 3) BGR, got shape '
-                             f'{image.shape}')
+            raise UserInputError(
+                'Image arrays must be (H, W, 3) BGR, got shape '
+                f'{image.shape}')
         return image
     if not osp.isfile(image):
         raise FileNotFoundError(f'Image {image!r} does not exist')
-    array = mmcv.imread(image)
+    try:
+        array = mmcv.imread(image)
+    except cv2.error:  # an empty file
+        array = None
     if array is None:
-        raise ValueError(f'Image {image!r} cannot be read (not an image or '
-                         'corrupt)')
+        raise UserInputError(
+            f'Image {image!r} cannot be read (not an image or '
+            'corrupt)')
     return array
 
 
@@ -232,11 +162,12 @@ def check_sentences(text: TextType) -> List[str]:
     """
     texts = [text] if isinstance(text, str) else list(text)
     if not texts:
-        raise ValueError('No sentence given')
+        raise UserInputError('No sentence given')
     for i, sentence in enumerate(texts):
         if not isinstance(sentence, str) or not sentence.strip():
-            raise ValueError(f'Sentence {i} is empty: give a referring '
-                             'expression such as "the red car on the left"')
+            raise UserInputError(
+                f'Sentence {i} is empty: give a referring '
+                'expression such as "the red car on the left"')
     return texts
 
 
@@ -272,6 +203,12 @@ def inference_referring_model(model: nn.Module,
     path = image if isinstance(image, str) else ''
     tta = isinstance(model, BaseTTAModel)
     pipeline = inference_pipeline(model.cfg, tta)
+    scale = resize_to_nothing(pipeline, array.shape[:2])
+    if scale is not None:
+        raise UserInputError(
+            f'Image {path or "array"} is {array.shape[1]}x{array.shape[0]} '
+            f'px: resized to fit {scale} with its aspect ratio, a side '
+            'becomes 0 px; crop it')
     data = []
     for i, sentence in enumerate(texts):
         item = pipeline(dict(img=array.copy(), text=sentence, sent_id=i))

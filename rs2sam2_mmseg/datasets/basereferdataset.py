@@ -1,10 +1,16 @@
 """The common base of the referring segmentation datasets."""
 from typing import Dict, List, Optional, Sequence
 
+import cv2
+import mmcv
 import mmengine.fileio as fileio
+import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 from mmengine.utils import is_abs
+
+from ..utils.errors import UserInputError
+from .utils import resize_to_nothing
 
 
 class BaseReferSegDataset(BaseDataset):
@@ -41,8 +47,9 @@ class BaseReferSegDataset(BaseDataset):
                  backend_args: Optional[dict] = None,
                  **kwargs) -> None:
         if split not in self.SPLITS:
-            raise ValueError(f'{type(self).__name__}: unknown split '
-                             f'{split!r}, expected one of {list(self.SPLITS)}')
+            raise UserInputError(
+                f'{type(self).__name__}: unknown split '
+                f'{split!r}, expected one of {list(self.SPLITS)}')
         self.split = split
         self.backend_args = backend_args.copy() if backend_args else None
         super().__init__(**kwargs)
@@ -94,6 +101,52 @@ class BaseReferSegDataset(BaseDataset):
                 f'\n  {listed}' +
                 (f'\n  ... and {more} more' if more > 0 else ''))
 
+    def prepare_data(self, idx: int) -> object:
+        """Run the pipeline on a sample; name an image it cannot take.
+
+        OpenCV fails on an empty, cut-short or foreign image file, and on
+        an image so thin that a keep-ratio ``Resize`` of the pipeline makes
+        a side 0 px, with an assertion of mmcv or a ``cv2.error`` naming no
+        file. When the pipeline fails on such an image, a
+        :class:`UserInputError` names the file and the sentence instead;
+        other failures propagate unchanged.
+
+        Args:
+            idx (int): The sample index.
+
+        Returns:
+            object: The pipeline's output.
+        """
+        try:
+            return super().prepare_data(idx)
+        except Exception as err:
+            info = self.get_data_info(idx)
+            path = info.get('img_path')
+            if path is None:
+                raise
+            where = f'{path} (sent_id {info.get("sent_id")})'
+            image = self._decode(path)
+            if image is None:
+                raise UserInputError(
+                    f'{where} cannot be decoded: the image file is empty, '
+                    'cut short or not an image; replace it or regenerate '
+                    'the dataset') from err
+            scale = resize_to_nothing(self.pipeline, image.shape[:2])
+            if scale is None:
+                raise
+            raise UserInputError(
+                f'{where} is {image.shape[1]}x{image.shape[0]} px: resized '
+                f'to fit {scale} with its aspect ratio, a side becomes 0 px; '
+                'crop or leave out this image') from err
+
+    def _decode(self, path: str) -> Optional[np.ndarray]:
+        """The image file ``path`` as OpenCV decodes it, or None."""
+        try:
+            return mmcv.imfrombytes(
+                fileio.get(path, backend_args=self.backend_args))
+        except cv2.error:
+            return None
+
     def finish_data_list(self, data_list: List[dict], source: str,
                          summary: str) -> List[dict]:
         """Reject an empty split and log the dataset size.
@@ -107,8 +160,9 @@ class BaseReferSegDataset(BaseDataset):
             list[dict]: ``data_list`` itself.
         """
         if not data_list:
-            raise ValueError(f'No sample in split "{self.split}" of {source} '
-                             f'({summary})')
+            raise UserInputError(
+                f'No sample in split "{self.split}" of {source} '
+                f'({summary})')
         print_log(
             f'{type(self).__name__}: split {self.split!r} has '
             f'{len(data_list)} samples; {summary}',

@@ -6,6 +6,7 @@ import mmengine
 import mmengine.fileio as fileio
 
 from mmseg.registry import DATASETS
+from ..utils.errors import UserInputError
 from .basereferdataset import BaseReferSegDataset
 
 
@@ -99,7 +100,7 @@ class RefSegRSDataset(BaseReferSegDataset):
                 continue
             parts = line.split(maxsplit=1)
             if len(parts) < 2 or not parts[1].strip():
-                raise ValueError(
+                raise UserInputError(
                     f'{self.ann_file}:{line_no}: malformed line {line!r}, '
                     'expected "<image id> <sentence>"')
             image_id, text = parts[0], parts[1].strip()

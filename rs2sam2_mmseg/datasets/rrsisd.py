@@ -1,18 +1,31 @@
 """RRSIS-D: referring remote sensing image segmentation dataset."""
+import json
+import warnings
 from collections import Counter
 from typing import Dict, List, Optional
 
 import mmengine.fileio as fileio
 
 from mmseg.registry import DATASETS
+from ..utils.errors import UserInputError
 from .basereferdataset import BaseReferSegDataset
-from .utils import check_coco_segmentation, load_restricted_pickle
+from .utils import (check_coco_segmentation, load_restricted_pickle,
+                    polygons_outside)
 
 REF_KEYS = ('ref_id', 'ann_id', 'image_id', 'split', 'sentences')
 #: The sentence fields ``text_field`` may name.
 TEXT_FIELDS = ('sent', 'raw')
 #: What one sample is, by ``sample_per``.
 SAMPLE_UNITS = ('sentence', 'ref')
+#: Keys of a ref that hold an id (an int or a str).
+ID_KEYS = ('ref_id', 'ann_id', 'image_id')
+
+
+def _check_id(value: object, where: str) -> None:
+    """Raise unless ``value`` is an id: an int or a str."""
+    if not isinstance(value, (int, str)) or isinstance(value, bool):
+        raise UserInputError(f'{where}: an id must be an int or a str, got '
+                             f'{type(value).__name__} {value!r:.40}')
 
 
 @DATASETS.register_module()
@@ -125,18 +138,45 @@ class RRSISDDataset(BaseReferSegDataset):
         """
         entries = coco.get(key)
         if not isinstance(entries, list):
-            raise ValueError(f'{self.ann_file}: expected a list under '
-                             f'"{key}", got {type(entries).__name__}')
+            raise UserInputError(f'{self.ann_file}: expected a list under '
+                                 f'"{key}", got {type(entries).__name__}')
         index: Dict[int, dict] = {}
         for entry in entries:
             if not isinstance(entry, dict) or 'id' not in entry:
-                raise ValueError(f'{self.ann_file}: an entry of "{key}" has '
-                                 f'no "id": {entry!r:.80}')
+                raise UserInputError(
+                    f'{self.ann_file}: an entry of "{key}" has '
+                    f'no "id": {entry!r:.80}')
             if entry['id'] in index:
-                raise ValueError(f'{self.ann_file}: id {entry["id"]} appears '
-                                 f'twice in "{key}"')
+                raise UserInputError(
+                    f'{self.ann_file}: id {entry["id"]} appears '
+                    f'twice in "{key}"')
             index[entry['id']] = entry
         return index
+
+    def _load_instances(self) -> dict:
+        """Read ``instances.json`` as JSON (never a pickle or YAML, whose
+        loaders can run code) and check it is a COCO dict.
+
+        Returns:
+            dict: The COCO ``images`` / ``annotations`` / ``categories``.
+        """
+        if not self.ann_file.endswith('.json'):
+            raise UserInputError(
+                f'{self.ann_file}: ann_file must be a COCO .json file '
+                '(pickle and YAML loaders can run code: refused)')
+        text = fileio.get_text(self.ann_file, backend_args=self.backend_args)
+        try:
+            coco = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise UserInputError(
+                f'{self.ann_file} is not complete JSON ({err}); regenerate '
+                'or download it again') from err
+        if not isinstance(coco, dict):
+            raise UserInputError(
+                f'{self.ann_file}: expected a COCO dict with "images", '
+                f'"annotations" and "categories", got a '
+                f'{type(coco).__name__}')
+        return coco
 
     def _load_refs(self) -> List[dict]:
         """Load the refs pickle and check each ref has the required keys.
@@ -146,20 +186,23 @@ class RRSISDDataset(BaseReferSegDataset):
         """
         refs = load_restricted_pickle(self.refs_file, self.backend_args)
         if not isinstance(refs, list):
-            raise ValueError(f'{self.refs_file}: expected a list of refs, '
-                             f'got {type(refs).__name__}')
+            raise UserInputError(f'{self.refs_file}: expected a list of refs, '
+                                 f'got {type(refs).__name__}')
         for idx, ref in enumerate(refs):
             if not isinstance(ref, dict):
-                raise ValueError(f'{self.refs_file}: ref #{idx} is a '
-                                 f'{type(ref).__name__}, not a dict')
+                raise UserInputError(f'{self.refs_file}: ref #{idx} is a '
+                                     f'{type(ref).__name__}, not a dict')
             missing = [key for key in REF_KEYS if key not in ref]
             if missing:
-                raise ValueError(f'{self.refs_file}: ref #{idx} (ref_id '
-                                 f'{ref.get("ref_id")}) lacks {missing}')
+                raise UserInputError(f'{self.refs_file}: ref #{idx} (ref_id '
+                                     f'{ref.get("ref_id")}) lacks {missing}')
+            for key in ID_KEYS:
+                _check_id(ref[key], f'{self.refs_file}: ref #{idx} {key}')
             if not isinstance(ref['sentences'], list):
-                raise ValueError(f'{self.refs_file}: ref_id {ref["ref_id"]}: '
-                                 '"sentences" must be a list, got '
-                                 f'{type(ref["sentences"]).__name__}')
+                raise UserInputError(
+                    f'{self.refs_file}: ref_id {ref["ref_id"]}: '
+                    '"sentences" must be a list, got '
+                    f'{type(ref["sentences"]).__name__}')
         return refs
 
     def _parse_ref(self, ref: dict, images: Dict[int, dict],
@@ -178,33 +221,41 @@ class RRSISDDataset(BaseReferSegDataset):
         where = f'{self.refs_file}: ref_id {ref["ref_id"]}'
         ann = anns.get(ref['ann_id'])
         if ann is None:
-            raise ValueError(f'{where} refers to ann_id {ref["ann_id"]}, '
-                             f'which is not in {self.ann_file}')
+            raise UserInputError(f'{where} refers to ann_id {ref["ann_id"]}, '
+                                 f'which is not in {self.ann_file}')
         if ann.get('image_id') != ref['image_id']:
-            raise ValueError(
+            raise UserInputError(
                 f'{where} has image_id {ref["image_id"]} but its ann_id '
                 f'{ref["ann_id"]} belongs to image_id {ann.get("image_id")} '
                 f'in {self.ann_file}')
         img = images.get(ref['image_id'])
         if img is None:
-            raise ValueError(f'{where}: image_id {ref["image_id"]} is not in '
-                             f'the images of {self.ann_file}')
+            raise UserInputError(
+                f'{where}: image_id {ref["image_id"]} is not in '
+                f'the images of {self.ann_file}')
         category = categories.get(ann.get('category_id'))
         if category is None:
-            raise ValueError(
+            raise UserInputError(
                 f'{self.ann_file}: ann_id {ref["ann_id"]} (ref_id '
                 f'{ref["ref_id"]}) has category_id {ann.get("category_id")}, '
                 'which is not in "categories"')
         if 'segmentation' not in ann:
-            raise ValueError(f'{self.ann_file}: ann_id {ref["ann_id"]} '
-                             f'(ref_id {ref["ref_id"]}) has no segmentation')
+            raise UserInputError(
+                f'{self.ann_file}: ann_id {ref["ann_id"]} '
+                f'(ref_id {ref["ref_id"]}) has no segmentation')
         try:
             check_coco_segmentation(ann['segmentation'], img['height'],
                                     img['width'])
         except ValueError as err:
-            raise ValueError(
+            raise UserInputError(
                 f'{self.ann_file}: malformed segmentation of ann_id '
                 f'{ref["ann_id"]} (ref_id {ref["ref_id"]}): {err}') from err
+        if polygons_outside(ann['segmentation'], img['height'], img['width']):
+            warnings.warn(
+                f'{self.ann_file}: the polygons of ann_id {ref["ann_id"]} '
+                f'(ref_id {ref["ref_id"]}) lie entirely outside its '
+                f'{img["width"]}x{img["height"]} image: the target mask of '
+                'its sentences is empty')
         return dict(
             img_path=fileio.join_path(self.data_prefix['img_path'],
                                       img['file_name']),
@@ -222,12 +273,24 @@ class RRSISDDataset(BaseReferSegDataset):
         if not isinstance(sentence, dict) or not {
                 'sent_id', self.text_field
         } <= set(sentence):
-            raise ValueError(f'{where} has a sentence without sent_id/'
-                             f'{self.text_field}: {sentence!r:.80}')
+            raise UserInputError(
+                f'{where} has a sentence without sent_id/{self.text_field}: '
+                f'{sentence!r:.80}')
+        where = f'{where}, sent_id {sentence["sent_id"]!r:.40}'
+        _check_id(sentence['sent_id'], where)
         text = sentence[self.text_field]
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError(f'{where}, sent_id {sentence["sent_id"]}: empty '
-                             f'sentence {text!r}')
+        if not isinstance(text, str):
+            raise UserInputError(f'{where}: the sentence is a '
+                                 f'{type(text).__name__}, not text: '
+                                 f'{text!r:.80}')
+        try:
+            text.encode('utf-8')
+        except UnicodeEncodeError as err:
+            raise UserInputError(f'{where}: the sentence holds invalid '
+                                 f'Unicode ({err.reason} at character '
+                                 f'{err.start}): {text!r:.80}') from err
+        if not text.strip():
+            raise UserInputError(f'{where}: empty sentence {text!r}')
         return text
 
     def load_data_list(self) -> List[dict]:
@@ -239,7 +302,7 @@ class RRSISDDataset(BaseReferSegDataset):
         self.check_file_exists(self.refs_file, 'refs_file')
         self.check_file_exists(self.ann_file, 'ann_file')
         refs = self._load_refs()
-        coco = fileio.load(self.ann_file, backend_args=self.backend_args)
+        coco = self._load_instances()
         images = self._index_by_id(coco, 'images')
         anns = self._index_by_id(coco, 'annotations')
         categories = self._index_by_id(coco, 'categories')
@@ -255,13 +318,14 @@ class RRSISDDataset(BaseReferSegDataset):
                 shared['img_path'],
                 f'image_id {ref["image_id"]}, ref_id {ref["ref_id"]}')
             if not ref['sentences']:
-                raise ValueError(f'{self.refs_file}: ref_id {ref["ref_id"]} '
-                                 'has no sentence')
+                raise UserInputError(
+                    f'{self.refs_file}: ref_id {ref["ref_id"]} '
+                    'has no sentence')
             sentences = []
             for sentence in ref['sentences']:
                 text = self._sentence_text(ref, sentence)
                 if sentence['sent_id'] in sent_ids:
-                    raise ValueError(
+                    raise UserInputError(
                         f'{self.refs_file}: sent_id {sentence["sent_id"]} '
                         f'(ref_id {ref["ref_id"]}) appears twice in split '
                         f'{self.split!r}')

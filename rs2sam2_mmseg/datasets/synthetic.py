@@ -41,6 +41,8 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from ..utils.errors import UserInputError
+
 SPLITS = ('train', 'val', 'test')
 CATEGORIES = ('vehicle', 'building', 'storage tank', 'ship', 'tree')
 #: Nouns a sentence may use for each category.
@@ -192,28 +194,28 @@ class SyntheticParams:
     def __post_init__(self) -> None:
         counts = (self.num_train, self.num_val, self.num_test)
         if min(counts) < 0 or sum(counts) == 0:
-            raise ValueError(f'image counts must be >= 0 with a positive '
-                             f'total, got {counts}')
+            raise UserInputError(f'image counts must be >= 0 with a positive '
+                                 f'total, got {counts}')
         if self.seed < 0:
-            raise ValueError(f'seed must be >= 0, got {self.seed}')
+            raise UserInputError(f'seed must be >= 0, got {self.seed}')
         if self.image_size < 48:
-            raise ValueError(
+            raise UserInputError(
                 f'image_size must be >= 48, got {self.image_size}')
         if not 2 <= self.min_same_category <= self.max_same_category:
-            raise ValueError(
+            raise UserInputError(
                 'need 2 <= min_same_category <= max_same_category, got '
                 f'{self.min_same_category}, {self.max_same_category}')
         for name in ('num_distractors', 'refs_per_image', 'sentences_per_ref'):
             low, high = getattr(self, name)
             if not 0 <= low <= high or (name != 'num_distractors' and low < 1):
-                raise ValueError(f'{name} must be an increasing range of '
-                                 f'counts, got {(low, high)}')
+                raise UserInputError(f'{name} must be an increasing range of '
+                                     f'counts, got {(low, high)}')
         weights = self.sentence_weights
         if (not set(weights) <= set(SENTENCE_TYPES)
                 or min(weights.values()) < 0 or sum(weights.values()) <= 0):
-            raise ValueError(f'sentence_weights must map some of '
-                             f'{SENTENCE_TYPES} to weights >= 0 with a '
-                             f'positive sum, got {weights}')
+            raise UserInputError(f'sentence_weights must map some of '
+                                 f'{SENTENCE_TYPES} to weights >= 0 with a '
+                                 f'positive sum, got {weights}')
 
     @property
     def num_images(self) -> Dict[str, int]:

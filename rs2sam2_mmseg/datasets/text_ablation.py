@@ -5,7 +5,9 @@ from typing import Union
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
+
 from mmseg.registry import DATASETS
+from ..utils.errors import UserInputError
 
 
 @DATASETS.register_module()
@@ -33,8 +35,9 @@ class TextAblationDataset:
                  mode: str = 'shuffle',
                  seed: int = 0) -> None:
         if mode not in self.MODES:
-            raise ValueError(f'TextAblationDataset: unknown mode {mode!r}, '
-                             f'expected one of {list(self.MODES)}')
+            raise UserInputError(
+                f'TextAblationDataset: unknown mode {mode!r}, '
+                f'expected one of {list(self.MODES)}')
         self.dataset = DATASETS.build(dataset) if isinstance(
             dataset, dict) else dataset
         self.mode = mode

@@ -15,11 +15,15 @@ import io
 import math
 import pickle
 from numbers import Real
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
+import mmcv
 import mmengine.fileio as fileio
 import numpy as np
+from mmcv.transforms import Resize
 from pycocotools import mask as mask_utils
+
+from ..utils.errors import UserInputError
 
 #: The builtins a referring-annotation pickle may reference.
 SAFE_BUILTINS = frozenset(('dict', 'list', 'tuple', 'set', 'frozenset', 'str',
@@ -30,13 +34,17 @@ BUILTIN_MODULES = frozenset(('builtins', '__builtin__'))
 Segmentation = Union[List[List[float]], dict, List[dict]]
 
 
+class RefusedGlobalError(pickle.UnpicklingError):
+    """A pickle names a global :class:`RestrictedUnpickler` refuses."""
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that only admits builtin containers and scalars.
 
     Plain ``pickle.load`` executes whatever callable the file names; a
     tampered annotation file could run arbitrary code. Here any global other
     than the types in :data:`SAFE_BUILTINS` (under ``builtins`` or Python 2's
-    ``__builtin__``) raises :class:`pickle.UnpicklingError`. Containers and
+    ``__builtin__``) raises :class:`RefusedGlobalError`. Containers and
     scalars pickled with opcodes (dict, list, tuple, str, int, float, bool,
     None) need no global at all. Note that protocols < 3 pickle ``bytes``
     through ``_codecs.encode``, which is refused like any other global.
@@ -64,7 +72,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         """
         if module in BUILTIN_MODULES and name in SAFE_BUILTINS:
             return getattr(builtins, name)
-        raise pickle.UnpicklingError(
+        raise RefusedGlobalError(
             f'{self.filename}: refusing to load global {module}.{name}; only '
             f'builtin containers and scalars {sorted(SAFE_BUILTINS)} are '
             'allowed in an annotation pickle')
@@ -83,7 +91,17 @@ def load_restricted_pickle(filename: str,
         Any: The unpickled object (builtin containers and scalars only).
     """
     data = fileio.get(filename, backend_args=backend_args)
-    return RestrictedUnpickler(io.BytesIO(data), filename).load()
+    try:
+        return RestrictedUnpickler(io.BytesIO(data), filename).load()
+    except RefusedGlobalError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, IndexError,
+            KeyError) as err:
+        reason = 'it ends too early' if isinstance(err, EOFError) \
+            else f'{type(err).__name__}: {err}'
+        raise UserInputError(
+            f'{filename} is not a complete pickle ({reason}); regenerate '
+            'or download it again') from err
 
 
 def rle_string_to_counts(counts: Union[str, bytes]) -> List[int]:
@@ -204,6 +222,47 @@ def check_coco_segmentation(segmentation: Segmentation,
     else:
         for part in segmentation:
             _check_polygon(part)
+
+
+def polygons_outside(segmentation: Segmentation, height: int,
+                     width: int) -> bool:
+    """Whether every polygon of a checked segmentation lies outside the
+    image (its mask decodes empty); False for RLEs.
+
+    Args:
+        segmentation (list | dict): A COCO segmentation that passed
+            :func:`check_coco_segmentation`.
+        height (int): Image height.
+        width (int): Image width.
+
+    Returns:
+        bool: True when no polygon's bounding box meets the image.
+    """
+    if isinstance(segmentation, dict) or isinstance(segmentation[0], dict):
+        return False
+    return all(
+        max(p[0::2]) <= 0 or min(p[0::2]) >= width or max(p[1::2]) <= 0
+        or min(p[1::2]) >= height for p in segmentation)
+
+
+def resize_to_nothing(pipeline: Any,
+                      shape: Tuple[int, int]) -> Optional[Sequence[int]]:
+    """The scale of a keep-ratio ``Resize`` of a pipeline that makes a side
+    of an image of ``shape`` 0 px (OpenCV then fails naming no file).
+
+    Args:
+        pipeline (Compose): A pipeline; its top-level ``transforms`` are
+            looked at.
+        shape (tuple[int, int]): The image's (height, width).
+
+    Returns:
+        Sequence[int], optional: That ``Resize``'s scale, or None.
+    """
+    for step in getattr(pipeline, 'transforms', []):
+        if isinstance(step, Resize) and step.keep_ratio and step.scale:
+            if min(mmcv.rescale_size(shape[::-1], step.scale)) == 0:
+                return step.scale
+    return None
 
 
 def decode_coco_segmentation(segmentation: Segmentation, height: int,

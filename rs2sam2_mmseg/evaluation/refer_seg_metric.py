@@ -15,6 +15,7 @@ from mmengine.utils import mkdir_or_exist
 from prettytable import PrettyTable
 
 from mmseg.registry import METRICS
+from ..utils.errors import UserInputError
 
 #: IoU given to an expression with an empty union, by ``empty_iou``.
 EMPTY_IOU_VALUES = dict(zero=0.0, one=1.0, skip=float('nan'))
@@ -96,17 +97,17 @@ class ReferSegMetric(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         if collect_device not in ('cpu', 'gpu'):
-            raise ValueError("collect_device must be 'cpu' or 'gpu', got "
-                             f'{collect_device!r}')
+            raise UserInputError("collect_device must be 'cpu' or 'gpu', got "
+                                 f'{collect_device!r}')
         super().__init__(collect_device=collect_device, prefix=prefix)
         if isinstance(iou_thrs, Real) or not iou_thrs or not all(
                 isinstance(t, Real) and 0 < t <= 1 for t in iou_thrs):
-            raise ValueError('iou_thrs must be a non-empty sequence of '
-                             f'numbers in (0, 1], got {iou_thrs!r}')
+            raise UserInputError('iou_thrs must be a non-empty sequence of '
+                                 f'numbers in (0, 1], got {iou_thrs!r}')
         if empty_iou not in EMPTY_IOU_VALUES:
-            raise ValueError(f'empty_iou must be one of '
-                             f'{tuple(EMPTY_IOU_VALUES)}, '
-                             f'got {empty_iou!r}')
+            raise UserInputError(f'empty_iou must be one of '
+                                 f'{tuple(EMPTY_IOU_VALUES)}, '
+                                 f'got {empty_iou!r}')
         if not isinstance(iou_thr_inclusive, bool):
             raise TypeError('iou_thr_inclusive must be a bool, got '
                             f'{iou_thr_inclusive!r}')
@@ -128,8 +129,9 @@ class ReferSegMetric(BaseMetric):
                 or not all(
                     isinstance(s, int) and not isinstance(s, bool) and s > 0
                     for s in eval_scale)):
-            raise ValueError("eval_scale must be 'original', a positive int "
-                             f'or a (h, w) pair of them, got {eval_scale!r}')
+            raise UserInputError(
+                "eval_scale must be 'original', a positive int "
+                f'or a (h, w) pair of them, got {eval_scale!r}')
         return tuple(eval_scale)
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
@@ -143,9 +145,10 @@ class ReferSegMetric(BaseMetric):
         for data_sample in data_samples:
             name = data_sample.get('img_path')
             if 'sent_id' not in data_sample:
-                raise KeyError(f'ReferSegMetric: the sample {name} has no '
-                               '"sent_id" in its metainfo (pack it with '
-                               'PackReferSegInputs)')
+                raise UserInputError(
+                    f'ReferSegMetric: the sample {name} has no '
+                    '"sent_id" in its metainfo (pack it with '
+                    'PackReferSegInputs)')
             pred = data_sample['pred_sem_seg']['data']
             gt = data_sample['gt_sem_seg']['data'].to(pred.device)
             if self.eval_size is not None:
@@ -208,8 +211,8 @@ class ReferSegMetric(BaseMetric):
                              'binary 0/1')
         valid = gt != ignore_index
         if ((gt != 0) & (gt != 1) & valid).any():
-            raise ValueError(f'ReferSegMetric: GT of {name} holds values '
-                             f'other than 0, 1 and {ignore_index}')
+            raise UserInputError(f'ReferSegMetric: GT of {name} holds values '
+                                 f'other than 0, 1 and {ignore_index}')
         pred_fg = (pred == 1) & valid
         gt_fg = gt == 1
         inter = int((pred_fg & gt_fg).sum())
@@ -291,7 +294,7 @@ class ReferSegMetric(BaseMetric):
             if first is record:
                 continue
             if (first['I'], first['U']) != (record['I'], record['U']):
-                raise ValueError(
+                raise UserInputError(
                     f'ReferSegMetric: sent_id {record["sent_id"]!r} was '
                     f'evaluated twice with different results (I, U) = '
                     f'{(first["I"], first["U"])} and '

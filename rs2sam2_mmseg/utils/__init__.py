@@ -1,11 +1,16 @@
 """Config, command-line and report helpers of the tools."""
-from .cli import (USER_ERRORS, add_cfg_options, add_runner_arguments,
-                  free_port, parse_tool_args, run_cli, tool_parser)
+from .checkpoint_io import (check_checkpoint_fits, checkpoint_meta,
+                            checkpoint_mismatches, checkpoint_state_dict,
+                            load_checkpoint_file)
+from .cli import (USER_ERRORS, add_allow_partial, add_cfg_options,
+                  add_runner_arguments, check_output_path, free_port,
+                  parse_tool_args, run_cli, tool_parser)
 from .config import (LAUNCHERS, PRETRAINED_PATHS, TEXT_ABLATIONS,
-                     apply_pretrained_paths, changed_recipe, checkpoint_meta,
-                     configure_amp, configure_denormals, configure_launcher,
-                     configure_resume, configure_test, load_config,
-                     set_work_dir, tta_model_config)
+                     apply_pretrained_paths, changed_recipe, configure_amp,
+                     configure_denormals, configure_launcher, configure_resume,
+                     configure_test, load_config, set_work_dir,
+                     tta_model_config)
+from .errors import UserInputError
 from .report import format_metric_table, format_table, save_metrics
 from .strategy import SHARDED_STRATEGIES, build_runner, configure_strategy
 from .weights import (LAYOUTS, OPEN_CLIP_LAYOUT, RS2SAM2_LAYOUT, SAM2_LAYOUT,
@@ -16,13 +21,15 @@ from .weights import (LAYOUTS, OPEN_CLIP_LAYOUT, RS2SAM2_LAYOUT, SAM2_LAYOUT,
                       save_init_checkpoint)
 
 __all__ = [
-    'USER_ERRORS', 'add_cfg_options', 'add_runner_arguments', 'free_port',
+    'USER_ERRORS', 'add_allow_partial', 'add_cfg_options',
+    'add_runner_arguments', 'check_output_path', 'free_port', 'UserInputError',
     'parse_tool_args', 'run_cli', 'tool_parser', 'LAUNCHERS',
     'PRETRAINED_PATHS', 'TEXT_ABLATIONS', 'apply_pretrained_paths',
-    'changed_recipe', 'checkpoint_meta', 'configure_amp',
-    'configure_denormals', 'configure_launcher', 'configure_resume',
-    'configure_test', 'load_config', 'set_work_dir', 'tta_model_config',
-    'format_metric_table', 'format_table', 'save_metrics',
+    'changed_recipe', 'check_checkpoint_fits', 'checkpoint_meta',
+    'checkpoint_mismatches', 'checkpoint_state_dict', 'load_checkpoint_file',
+    'configure_amp', 'configure_denormals', 'configure_launcher',
+    'configure_resume', 'configure_test', 'load_config', 'set_work_dir',
+    'tta_model_config', 'format_metric_table', 'format_table', 'save_metrics',
     'SHARDED_STRATEGIES', 'build_runner', 'configure_strategy', 'LAYOUTS',
     'OPEN_CLIP_LAYOUT', 'RS2SAM2_LAYOUT', 'SAM2_LAYOUT', 'CheckpointReport',
     'ComponentReport', 'KeyLayout', 'format_checkpoint_report',

@@ -2,21 +2,25 @@
 import argparse
 import gc
 import os
+import os.path as osp
 import pickle
 import socket
 import sys
 from typing import Callable
 
 import torch.distributed as torch_dist
-
 from mmengine.config import DictAction
 
 from .config import LAUNCHERS
+from .errors import UserInputError
 
-#: Errors caused by user input (paths, configs, data, sentences); they are
-#: reported in one line. Anything else keeps its traceback.
-USER_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError,
-               ValueError, KeyError, pickle.UnpicklingError)
+#: Errors caused by what the user gave or the machine (our own checks'
+#: :class:`UserInputError`; files that are missing, unreadable, cut short or
+#: refused; a full or read-only disk; a diverged training run); the tools
+#: print their message without a traceback. Anything else is a bug and keeps
+#: its traceback.
+USER_ERRORS = (UserInputError, OSError, EOFError, pickle.UnpicklingError,
+               FloatingPointError)
 
 
 def free_port() -> int:
@@ -57,6 +61,20 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
         help='override config keys, e.g. '
         'train_dataloader.dataset.data_root=data/x sam2_checkpoint=x.pt '
         'train_dataloader.batch_size=4 (lists as key="[a,b]")')
+
+
+def add_allow_partial(parser: argparse.ArgumentParser) -> None:
+    """Add ``--allow-partial``: load a checkpoint that does not fit.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument(
+        '--allow-partial',
+        action='store_true',
+        help='load a checkpoint that does not fit the model (tensors of '
+        'another shape or name keep their initialisation); without it '
+        'such a checkpoint is refused')
 
 
 def add_runner_arguments(parser: argparse.ArgumentParser,
@@ -120,12 +138,46 @@ def shutdown_distributed() -> None:
         torch_dist.destroy_process_group()
 
 
+def check_output_path(path: str, what: str, folder: bool = False) -> str:
+    """Check, before any work, that an output file or folder can be made.
+
+    The nearest existing folder above ``path`` must be writable and no
+    file may stand where a folder is needed, so that results computed for
+    minutes are not lost to a bad path at the end.
+
+    Args:
+        path (str): The output file (or folder, see ``folder``).
+        what (str): The option it came from, e.g. '--out'.
+        folder (bool): ``path`` is a folder. Defaults to False.
+
+    Returns:
+        str: ``path``.
+    """
+    target = osp.abspath(path)
+    if folder and osp.exists(target) and not osp.isdir(target):
+        raise UserInputError(f'{what} {path}: a file of that name exists; '
+                             'give a folder')
+    if not folder and osp.isdir(target):
+        raise UserInputError(f'{what} {path} is a folder; give a file name')
+    parent = target if folder else osp.dirname(target)
+    while not osp.exists(parent):
+        parent = osp.dirname(parent)
+    if not osp.isdir(parent):
+        raise UserInputError(f'{what} {path} cannot be written: {parent} is '
+                             'a file, not a folder')
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserInputError(f'{what} {path} cannot be written: no '
+                             f'permission to write in {parent}')
+    return path
+
+
 def run_cli(main: Callable[[], None]) -> None:
     """Run a tool's ``main``; user errors become ``error: ...`` + exit 1.
 
-    The message is the first line of the error's text. Set
-    ``RS2SAM2_DEBUG=1`` to get the full traceback instead. A distributed
-    process group is destroyed when ``main`` returns.
+    :data:`USER_ERRORS` are printed as ``error: <the whole message>`` on
+    stderr, without a traceback; every other exception (a bug) keeps its
+    traceback. Set ``RS2SAM2_DEBUG=1`` to get the traceback of user errors
+    too. A distributed process group is destroyed when ``main`` returns.
 
     Args:
         main (Callable[[], None]): The tool's entry point.
@@ -136,9 +188,6 @@ def run_cli(main: Callable[[], None]) -> None:
     except USER_ERRORS as err:
         if os.environ.get('RS2SAM2_DEBUG'):
             raise
-        text = err.args[0] if isinstance(err, KeyError) and err.args \
-            else err
-        lines = str(text).strip().splitlines() or [type(err).__name__]
-        more = ' (RS2SAM2_DEBUG=1 shows more)' if len(lines) > 1 else ''
-        print(f'error: {lines[0]}{more}', file=sys.stderr)
+        text = str(err).strip() or type(err).__name__
+        print(f'error: {text}', file=sys.stderr)
         sys.exit(1)

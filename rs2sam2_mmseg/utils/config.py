@@ -11,6 +11,9 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from .checkpoint_io import checkpoint_meta
+from .errors import UserInputError
+
 #: Top-level config variables with the model keys they fill.
 PRETRAINED_PATHS = dict(
     sam2_checkpoint=('backbone.sam2_checkpoint',
@@ -110,9 +113,9 @@ def _init_gloo(cfg: Config) -> None:
     if torch_dist.is_initialized():
         return
     if 'RANK' not in os.environ:
-        raise ValueError('--launcher pytorch: RANK is not set; start the '
-                         'processes with torchrun (tools/dist_train.sh, '
-                         'tools/dist_test.sh)')
+        raise UserInputError('--launcher pytorch: RANK is not set; start the '
+                             'processes with torchrun (tools/dist_train.sh, '
+                             'tools/dist_test.sh)')
     kwargs = dict(backend='gloo')
     timeout = cfg.env_cfg.dist_cfg.get('timeout')
     if timeout is not None:
@@ -136,15 +139,15 @@ def configure_launcher(cfg: Config, launcher: str) -> Config:
         Config: The same config, modified in place.
     """
     if launcher not in LAUNCHERS:
-        raise ValueError(f'Unknown launcher {launcher!r}; expected one of '
-                         f'{LAUNCHERS}')
+        raise UserInputError(f'Unknown launcher {launcher!r}; expected one of '
+                             f'{LAUNCHERS}')
     cfg.launcher = launcher
     if launcher == 'none' or torch.cuda.is_available():
         return cfg
     if launcher != 'pytorch':
-        raise ValueError(f'--launcher {launcher} needs CUDA; on a CPU '
-                         'machine use --launcher pytorch (torchrun: '
-                         'tools/dist_train.sh, tools/dist_test.sh)')
+        raise UserInputError(f'--launcher {launcher} needs CUDA; on a CPU '
+                             'machine use --launcher pytorch (torchrun: '
+                             'tools/dist_train.sh, tools/dist_test.sh)')
     env_cfg = cfg.get('env_cfg') or {}
     env_cfg['dist_cfg'] = dict(env_cfg.get('dist_cfg') or {}, backend='gloo')
     cfg.env_cfg = env_cfg
@@ -210,8 +213,8 @@ def configure_amp(cfg: Config, amp: bool = False) -> Config:
     wrapper = cfg.optim_wrapper
     if amp:
         if not torch.cuda.is_available():
-            raise ValueError('--amp needs CUDA: mmengine AmpOptimWrapper '
-                             'runs autocast on GPU only')
+            raise UserInputError('--amp needs CUDA: mmengine AmpOptimWrapper '
+                                 'runs autocast on GPU only')
         if wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
             wrapper.type = 'AmpOptimWrapper'
             wrapper.setdefault('loss_scale', 'dynamic')
@@ -230,8 +233,13 @@ def configure_amp(cfg: Config, amp: bool = False) -> Config:
 def configure_resume(cfg: Config, resume: Optional[str]) -> Config:
     """Set ``resume``/``load_from`` for ``--resume [CHECKPOINT]``.
 
+    Nothing is lost or mixed: without ``--resume`` a work dir that holds a
+    run (its ``last_checkpoint``) is refused rather than overwritten; with
+    it, a checkpoint trained with another recipe (:func:`changed_recipe`)
+    is refused before any step.
+
     Args:
-        cfg (Config): The config.
+        cfg (Config): The config, with its ``work_dir`` set.
         resume (str, optional): None (no resume), ``'auto'`` (the latest
             checkpoint of the work dir, as recorded in its
             ``last_checkpoint``; a fresh start when there is none) or a
@@ -241,28 +249,36 @@ def configure_resume(cfg: Config, resume: Optional[str]) -> Config:
     Returns:
         Config: The same config, modified in place.
     """
+    work_dir = cfg.get('work_dir') or ''
+    last = osp.join(work_dir, 'last_checkpoint')
     if resume is None:
+        if osp.isfile(last):
+            raise UserInputError(
+                f'{work_dir} holds a training run already (see {last}); '
+                'continue it with --resume, or train into another '
+                '--work-dir')
         return cfg
     if resume != 'auto' and not osp.exists(resume):
         raise FileNotFoundError(
             f'--resume checkpoint {resume!r} does not exist')
+    stale = changed_recipe(cfg, work_dir, None if resume == 'auto' else resume)
+    if stale:
+        raise UserInputError(
+            f'--resume: {stale}; resuming would mix two recipes. Resume '
+            'with the config of that run, or train afresh into another '
+            '--work-dir')
     cfg.resume = True
     cfg.load_from = None if resume == 'auto' else resume
     return cfg
 
 
-def checkpoint_meta(checkpoint: str) -> dict:
-    """The ``meta`` mmengine saves in a checkpoint (``iter``, ``cfg``,
-    ...), read without loading the tensors (memory-mapped)."""
-    return torch.load(
-        checkpoint, map_location='cpu', weights_only=True,
-        mmap=True).get('meta', {})
-
-
 def _recipe_value(cfg: Config, key: str) -> str:
     """``cfg[key]`` as :func:`changed_recipe` compares it (JSON), without
-    the ``minutes`` of a ``TrainTimeBudgetHook``."""
+    ``train_cfg.max_iters`` and the ``minutes`` of a
+    ``TrainTimeBudgetHook``."""
     value = cfg.get(key)
+    if key == 'train_cfg':
+        value = {k: v for k, v in (value or {}).items() if k != 'max_iters'}
     if key == 'custom_hooks':
         value = [{
             name: option
@@ -272,33 +288,42 @@ def _recipe_value(cfg: Config, key: str) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
-def changed_recipe(cfg: Config, work_dir: str) -> Optional[str]:
+def changed_recipe(cfg: Config,
+                   work_dir: str,
+                   checkpoint: Optional[str] = None) -> Optional[str]:
     """Why resuming ``cfg`` in ``work_dir`` would mix two recipes, if so.
 
     The last checkpoint of a run holds the config the run was trained with
     (mmengine saves it in the checkpoint's ``meta``; the config file
     mmengine writes into the work dir is rewritten by every later run
     there, a ``tools/test.py`` included). Resuming after a change of any
-    :data:`RECIPE_KEYS` would train on from weights of another recipe. The
-    minutes of a ``TrainTimeBudgetHook`` are not part of the recipe: a
-    resumed run keeps the iterations its budget set (and ``tools/demo.py``
-    gives training the time the demo has left).
+    :data:`RECIPE_KEYS` would train on from weights of another recipe. Two
+    things are not part of the recipe: ``train_cfg.max_iters`` (resuming
+    to train longer is what ``--resume`` is for) and the minutes of a
+    ``TrainTimeBudgetHook`` (a resumed run keeps the iterations its budget
+    set, and ``tools/demo.py`` gives training the time the demo has left).
 
     Args:
         cfg (Config): The config about to be trained (loaded from a file).
         work_dir (str): The work dir ``--resume`` would read.
+        checkpoint (str, optional): The checkpoint to resume from; None:
+            the one the work dir's ``last_checkpoint`` names.
+            Defaults to None.
 
     Returns:
         str, optional: None when there is nothing to resume or the recipe
         is unchanged; otherwise a sentence naming the changed keys.
     """
-    last = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(last):
-        return None
-    with open(last) as f:
-        checkpoint = f.read().strip()
-    if not osp.isfile(checkpoint):
-        return f'{last} names {checkpoint!r}, which does not exist'
+    source = checkpoint
+    if checkpoint is None:
+        last = osp.join(work_dir, 'last_checkpoint')
+        if not osp.isfile(last):
+            return None
+        with open(last) as f:
+            checkpoint = f.read().strip()
+        if not osp.isfile(checkpoint):
+            return f'{last} names {checkpoint!r}, which does not exist'
+        source = f'the run in {work_dir}'
     meta = checkpoint_meta(checkpoint)
     if 'cfg' not in meta:
         return (f'{checkpoint} does not hold the config of its run '
@@ -310,8 +335,8 @@ def changed_recipe(cfg: Config, work_dir: str) -> Optional[str]:
     ]
     if not changed:
         return None
-    return (f'the run in {work_dir} was trained with another '
-            f'{" / ".join(changed)} than {cfg.filename}')
+    return (f'{source} was trained with another {" / ".join(changed)} '
+            f'than {cfg.filename}')
 
 
 def tta_model_config(cfg: Config) -> dict:
@@ -330,10 +355,10 @@ def tta_model_config(cfg: Config) -> dict:
     """
     missing = [key for key in ('tta_pipeline', 'tta_model') if key not in cfg]
     if missing:
-        raise KeyError(f'Test-time augmentation (--tta) needs '
-                       f'{" and ".join(missing)} in the config; see '
-                       'configs/_base_/datasets/rrsisd.py and '
-                       'configs/_base_/default_runtime.py')
+        raise UserInputError(f'Test-time augmentation (--tta) needs '
+                             f'{" and ".join(missing)} in the config; see '
+                             'configs/_base_/datasets/rrsisd.py and '
+                             'configs/_base_/default_runtime.py')
     return dict(
         cfg.tta_model,
         module=cfg.model,
@@ -372,10 +397,10 @@ def configure_test(cfg: Config,
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint {checkpoint!r} does not exist')
     if text_ablation not in TEXT_ABLATIONS:
-        raise ValueError(f'Unknown text ablation {text_ablation!r}; '
-                         f'expected one of {TEXT_ABLATIONS}')
+        raise UserInputError(f'Unknown text ablation {text_ablation!r}; '
+                             f'expected one of {TEXT_ABLATIONS}')
     if out is not None and not out.endswith(('.csv', '.pkl')):
-        raise ValueError(f'--out {out!r}: use a .csv or .pkl file')
+        raise UserInputError(f'--out {out!r}: use a .csv or .pkl file')
     cfg.load_from = checkpoint
     if tta:
         cfg.model = tta_model_config(cfg)
@@ -408,8 +433,9 @@ def configure_test(cfg: Config,
         return cfg
     metrics = [e for e in evaluators if e.get('type') == 'ReferSegMetric']
     if not metrics:
-        raise ValueError(f'--out {out!r}: the config has no ReferSegMetric '
-                         'in test_evaluator to write the CSV')
+        raise UserInputError(
+            f'--out {out!r}: the config has no ReferSegMetric '
+            'in test_evaluator to write the CSV')
     for metric in metrics:
         metric['output_file'] = out
     return cfg

@@ -28,7 +28,6 @@ checkpoints as an mmengine checkpoint for ``load_from`` / tools/test.py.
 import copy
 import os
 import os.path as osp
-import pickle
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -36,15 +35,17 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmseg.registry import MODELS
 from open_clip.model import convert_to_custom_text_state_dict
 from safetensors import SafetensorError
 from safetensors.torch import load_file as load_safetensors
 from torch import Tensor
 
+from mmseg.registry import MODELS
 from ..models.utils.checkpoint import (SAM2_IMAGE_ENCODER, SAM2_MASK_DECODER,
                                        SAM2_NO_MEM_EMBED, SAM2_PROMPT_ENCODER)
+from .checkpoint_io import load_checkpoint_file
 from .config import PRETRAINED_PATHS
+from .errors import UserInputError
 from .report import format_table
 
 StateDict = Dict[str, Tensor]
@@ -133,8 +134,8 @@ def _unwrap(obj: object, path: str) -> StateDict:
             break
     if not isinstance(obj, dict) or not obj or not all(
             isinstance(v, Tensor) for v in obj.values()):
-        raise ValueError(f'{path} holds no state dict (expected tensors, '
-                         'directly or under "model" / "state_dict")')
+        raise UserInputError(f'{path} holds no state dict (expected tensors, '
+                             'directly or under "model" / "state_dict")')
     return {
         k[len('module.'):] if k.startswith('module.') else k: v
         for k, v in obj.items()
@@ -145,7 +146,7 @@ def read_checkpoint(path: str) -> Tuple[KeyLayout, StateDict]:
     """Read a checkpoint and recognise its layout.
 
     ``.safetensors`` files are read with safetensors, anything else with
-    ``torch.load(weights_only=True)``. The layout is the one of
+    :func:`load_checkpoint_file` (tensors only). The layout is the one of
     :data:`LAYOUTS` whose rules cover the most keys; open_clip state dicts
     in the classic CLIP text layout (``token_embedding``, ``transformer.*``,
     ...) are first converted with open_clip's
@@ -158,18 +159,16 @@ def read_checkpoint(path: str) -> Tuple[KeyLayout, StateDict]:
         tuple[KeyLayout, dict[str, Tensor]]: The layout and the state dict
         (in the layout's own key names).
     """
-    if not osp.isfile(path):
+    if not path.endswith('.safetensors'):
+        obj = load_checkpoint_file(path)
+    elif not osp.isfile(path):
         raise FileNotFoundError(f'Checkpoint {path!r} does not exist')
-    try:
-        if path.endswith('.safetensors'):
+    else:
+        try:
             obj = load_safetensors(path)
-        else:
-            obj = torch.load(path, map_location='cpu', weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError,
-            SafetensorError) as err:
-        reason = (str(err).strip().splitlines() or [''])[0]
-        raise ValueError(f'{path} is not a checkpoint torch can read '
-                         f'({type(err).__name__}: {reason})') from err
+        except (SafetensorError, OSError) as err:
+            raise UserInputError(f'{path} is not a complete checkpoint '
+                                 f'(safetensors: {err})') from err
     state = _unwrap(obj, path)
     candidates = [(layout, convert_to_custom_text_state_dict(state)
                    if layout is OPEN_CLIP_LAYOUT else state)
@@ -180,8 +179,8 @@ def read_checkpoint(path: str) -> Tuple[KeyLayout, StateDict]:
     ]
     best = max(range(len(LAYOUTS)), key=covered.__getitem__)
     if not covered[best]:
-        raise ValueError(f'{path}: no key is a SAM2, open_clip or rs2sam2 '
-                         f'key (first keys: {list(state)[:3]})')
+        raise UserInputError(f'{path}: no key is a SAM2, open_clip or rs2sam2 '
+                             f'key (first keys: {list(state)[:3]})')
     return candidates[best]
 
 
@@ -312,8 +311,9 @@ def merge_state_dicts(reports: Sequence[CheckpointReport]) -> StateDict:
     """
     for report in reports:
         if not report.state_dict:
-            raise ValueError(f'{report.path} ({report.layout.name}) fills '
-                             'no tensor of the model; see the report above')
+            raise UserInputError(
+                f'{report.path} ({report.layout.name}) fills '
+                'no tensor of the model; see the report above')
     merged: StateDict = OrderedDict()
     for report in reports:
         merged.update(report.state_dict)

@@ -5,10 +5,11 @@ from typing import Optional, Sequence
 import mmcv
 import mmengine.fileio as fileio
 from mmengine.runner import Runner
+
 from mmseg.engine.hooks import SegVisualizationHook
 from mmseg.registry import HOOKS
 from mmseg.structures import SegDataSample
-
+from ..utils.errors import UserInputError
 from .refer_seg_visualizer import draw_referring_sample
 
 
@@ -23,8 +24,9 @@ def expression_name(sample: SegDataSample) -> str:
         str: The name, e.g. ``'00012_57'``.
     """
     if 'sent_id' not in sample:
-        raise KeyError(f'The sample of {sample.img_path} has no "sent_id" in '
-                       'its metainfo (pack it with PackReferSegInputs)')
+        raise UserInputError(
+            f'The sample of {sample.img_path} has no "sent_id" in '
+            'its metainfo (pack it with PackReferSegInputs)')
     stem = osp.splitext(osp.basename(sample.img_path))[0]
     return f'{stem}_{sample.sent_id}'
 

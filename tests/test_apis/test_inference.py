@@ -5,10 +5,8 @@ import pytest
 import torch
 from mmseg.structures import SegDataSample
 
-from rs2sam2_mmseg.apis import (checkpoint_misfit, inference_pipeline,
-                                inference_referring_model,
-                                init_referring_model,
-                                load_referring_checkpoint, referring_tta_model)
+from rs2sam2_mmseg.apis import (inference_pipeline, inference_referring_model,
+                                init_referring_model, referring_tta_model)
 from ..test_models.utils import TEXTS
 from ..test_tools.utils import TINY_CONFIG
 
@@ -36,6 +34,17 @@ def test_init_with_checkpoint(tmp_path, model):
         assert torch.equal(loaded.state_dict()[key], value), key
     with pytest.raises(FileNotFoundError, match='does not exist'):
         init_referring_model(TINY_CONFIG, str(tmp_path / 'missing.pth'))
+    # a checkpoint of another model is refused, or loaded where it fits
+    state = model.state_dict()
+    key = next(iter(state))
+    state[key] = torch.zeros(1)
+    torch.save(dict(state_dict=state, meta=dict()), path)
+    with pytest.raises(ValueError, match=f'{path} does not fit the model'):
+        init_referring_model(TINY_CONFIG, path)
+    partial = init_referring_model(TINY_CONFIG, path, allow_partial=True)
+    assert not torch.equal(partial.state_dict()[key], model.state_dict()[key])
+    other = [k for k in state if k != key][-1]
+    assert torch.equal(partial.state_dict()[other], model.state_dict()[other])
 
 
 def test_one_sentence(tmp_path, model, image):
@@ -103,6 +112,15 @@ def test_errors(tmp_path, model, image):
     broken.write_bytes(b'\x89PNG broken')
     with pytest.raises(ValueError, match='cannot be read'):
         inference_referring_model(model, str(broken), 'a car')
+    empty = tmp_path / 'empty.png'
+    empty.write_bytes(b'')
+    with pytest.raises(ValueError, match='cannot be read'):
+        inference_referring_model(model, str(empty), 'a car')
+    thin = np.zeros((1, 400, 3), np.uint8)
+    with pytest.raises(ValueError, match=r'Image array is 400x1 px: resized '
+                       r'to fit \(\d+, \d+\) with its aspect ratio, a side '
+                       'becomes 0 px'):
+        inference_referring_model(model, thin, 'a car')
 
 
 def test_threshold(model, image):
@@ -145,35 +163,3 @@ def test_tta_model_shares_the_weights(tmp_path, model, image):
     assert wrapper.module.decode_head.threshold == \
         model.cfg.model.decode_head.threshold
 
-
-def test_strict_checkpoint(tmp_path, model):
-    """strict=True: the checkpoint fills every tensor, with its shape."""
-    state = model.state_dict()
-    path = str(tmp_path / 'ddp.pth')
-    torch.save(
-        dict(state_dict={
-            f'module.{k}': v
-            for k, v in state.items()
-        }), path)
-    load_referring_checkpoint(model, path, strict=True)  # prefix dropped
-    first, second = list(state)[:2]
-    unfit = dict(state, extra=torch.zeros(1))
-    unfit[first] = torch.zeros(3, 3)
-    del unfit[second]
-    assert checkpoint_misfit(state, unfit) == (
-        f'1 of {len(state)} model tensors missing ({second}), 1 of another '
-        f'shape ({first}: (3, 3) vs {tuple(state[first].shape)}), 1 unknown '
-        'to the model (extra)')
-    assert checkpoint_misfit(state, state) is None
-    torch.save(dict(state_dict=unfit), path)
-    with pytest.raises(
-            ValueError, match='does not fit the model of the '
-            'config: 1 of'):
-        load_referring_checkpoint(model, path, strict=True)
-    empty = tmp_path / 'empty.pth'
-    empty.write_bytes(b'')
-    text = tmp_path / 'text.pth'
-    text.write_text('not a checkpoint')
-    for bad in (empty, text):
-        with pytest.raises(ValueError, match='cannot be read'):
-            load_referring_checkpoint(model, str(bad))

@@ -9,6 +9,7 @@ import rs2sam2_mmseg  # noqa: F401  (installs the shims)
 import rs2sam2_mmseg.evaluation  # noqa: F401  (registers the metric)
 from mmseg.registry import METRICS
 from rs2sam2_mmseg.evaluation import ReferSegMetric
+from rs2sam2_mmseg.utils import UserInputError
 
 
 def _sample(sent_id,
@@ -162,7 +163,7 @@ def test_prefix():
 
 
 @pytest.mark.parametrize('field,value,error,match', [
-    ('sent_id', None, KeyError, 'has no "sent_id"'),
+    ('sent_id', None, UserInputError, 'has no "sent_id"'),
     ('pred', 2, ValueError, 'prediction of .* is not binary'),
     ('gt', 7, ValueError, 'other than 0, 1 and 255'),
 ])

@@ -5,7 +5,7 @@ import torch
 
 from ..test_models.utils import official_tiny_sam2
 from ..test_utils.utils import save_open_clip
-from .utils import (TINY_CONFIG, assert_cli_error, assert_documented, run_tool)
+from .utils import TINY_CONFIG, assert_cli_error, assert_documented, run_tool
 
 
 def report_rows(text: str, path: str) -> dict:
@@ -52,9 +52,12 @@ def test_convert_weights_errors(monkeypatch, capsys, tmp_path):
     missing = str(tmp_path / 'missing.pt')
     for args, match in [
         ([TINY_CONFIG, missing], 'does not exist'),
-        ([TINY_CONFIG, str(text)], 'not a checkpoint torch can read'),
+        ([TINY_CONFIG, str(text)], 'not a complete checkpoint'),
         ([str(tmp_path / 'missing.py'),
           str(text)], 'Config file'),
+        # a training checkpoint is never replaced by a merge of itself
+        ([TINY_CONFIG, str(text), '--out', str(text)],
+         f'--out {text} is one of the checkpoints read'),
     ]:
         assert_cli_error(monkeypatch, capsys, 'convert_weights.py', args,
                          match)

@@ -66,22 +66,37 @@ def test_summary_names_the_time_budget_and_the_iterations(tmp_path):
     assert demo['trained_iterations'](checkpoint) == 7
 
 
+def test_time_after_training_follows_the_measured_speed():
+    demo = tool_module('demo.py')
+    cfg = load_config(TINY_CONFIG)
+    assert demo['tta_views'](cfg) == 3  # as is, flipped both ways
+    speed = demo['Speed'](startup_s=10., expression_s=0.1)
+    sentences = dict(train=2000, val=100, test=200)
+    # val once, test 2 + 3 passes, 12 overlays; 5 start-ups; slack 1.3
+    minutes = demo['after_training_minutes'](cfg, speed, sentences, 12)
+    assert minutes == pytest.approx(1.3 * (5 * 10. + 1112 * 0.1) / 60)
+    # a machine half as fast reserves twice the time
+    slow = demo['Speed'](startup_s=20., expression_s=0.2)
+    assert demo['after_training_minutes'](cfg, slow, sentences,
+                                          12) == pytest.approx(2 * minutes)
+
+
 def test_training_gets_the_time_the_demo_has_left():
     demo = tool_module('demo.py')
     cfg = load_config(TINY_CONFIG)
     fit = demo['fit_time_budget']
-    after = demo['AFTER_TRAINING_MINUTES']
+    after = 1.5
     budget = cfg.train_minutes
     # time enough: the config's budget stays
-    assert fit(cfg, 10., 10. - after - budget) is None
-    assert fit(cfg, 0., 9.) is None  # no limit on the whole demo
+    assert fit(cfg, 10., 10. - after - budget, after) is None
+    assert fit(cfg, 0., 9., after) is None  # no limit on the whole demo
     assert cfg.custom_hooks[1].minutes == budget
     # a set-up of 3 minutes (a fresh .venv) comes out of training ...
-    note = fit(cfg, 10., 3.)
+    note = fit(cfg, 10., 3., after)
     assert cfg.custom_hooks[1].minutes == pytest.approx(7. - after)
-    assert note == (f'3.0 of the demo\'s 10 minutes spent before training: '
-                    f'training gets {7. - after:.1f} instead of {budget:g} '
-                    'min')
+    assert note == (f'3.0 of the demo\'s 10 minutes spent before training '
+                    f'and {after:.1f} needed after it: training gets '
+                    f'{7. - after:.1f} instead of {budget:g} min')
     # ... and the command passes the shortened budget on
     cmd, _ = demo['train_command'](cfg,
                                    argparse.Namespace(
@@ -90,13 +105,13 @@ def test_training_gets_the_time_the_demo_has_left():
                                        nproc=1))
     assert cmd[-1] == f'custom_hooks.1.minutes={7. - after}'
     # past the limit, training still gets its least time, and says so
-    note = fit(cfg, 10., 9.8)
+    note = fit(cfg, 10., 9.8, after)
     assert cfg.custom_hooks[1].minutes == demo['MIN_TRAIN_MINUTES']
     assert 'will take longer than 10 minutes' in note
     cfg.custom_hooks = []
-    assert fit(cfg, 10., 9.) is None  # no budget to shorten
+    assert fit(cfg, 10., 9., after) is None  # no budget to shorten
     with pytest.raises(ValueError, match='--total-minutes must be >= 0'):
-        fit(cfg, -1., 0.)
+        fit(cfg, -1., 0., after)
 
 
 def _fake_evaluation(cmd, index, keys):

@@ -51,6 +51,8 @@ def test_infer_errors(monkeypatch, capsys, tmp_path):
     mmcv.imwrite(np.zeros((8, 8, 3), np.uint8), str(image))
     not_image = tmp_path / 'not_image.png'
     not_image.write_text('not an image')
+    empty = tmp_path / 'empty.jpg'
+    empty.write_bytes(b'')
     checkpoint = tmp_path / 'x.pth'
     checkpoint.write_bytes(b'')
     common = ['--config', TINY_CONFIG, '--checkpoint', str(checkpoint)]
@@ -69,6 +71,11 @@ def test_infer_errors(monkeypatch, capsys, tmp_path):
             str(image), 'a car', '--config', TINY_CONFIG, '--checkpoint',
             str(tmp_path / 'missing.pth')
         ], 'Checkpoint'),
+        ([str(empty), 'a car', *common], 'cannot be read'),
+        ([str(image), 'a car', *common, '--out-dir',
+          str(not_image / 'out')], f'cannot be written: {not_image} is a'),
+        ([str(image), 'a car', *common],
+         f'{checkpoint} is empty: not a complete checkpoint'),
     ]
     for args, match in cases:
         assert_cli_error(monkeypatch, capsys, 'infer.py', args, match)

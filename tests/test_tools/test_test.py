@@ -7,6 +7,7 @@ import os.path as osp
 from collections import Counter
 
 import pytest
+import torch
 
 from .utils import (METRIC_KEYS, TINY_CONFIG, assert_cli_error,
                     assert_documented, data_options, run_tool)
@@ -101,3 +102,35 @@ def test_test_errors(monkeypatch, capsys, tmp_path):
         monkeypatch, capsys, 'test.py',
         [TINY_CONFIG, str(checkpoint), '--out', 'x.json'],
         'use a .csv or .pkl file')
+
+
+def test_test_refuses_what_would_be_lost_or_wrong(monkeypatch, capsys,
+                                                  tmp_path, synthetic,
+                                                  trained):
+    """Checked before any inference: a checkpoint of another model, a
+    damaged one, outputs that cannot be written."""
+    common = ['--work-dir', str(tmp_path), *data_options(synthetic.root)]
+    state = torch.load(trained.checkpoint, map_location='cpu')
+    key = next(iter(state['state_dict']))
+    state['state_dict'][key] = torch.zeros(1)
+    other = str(tmp_path / 'other.pth')
+    torch.save(state, other)
+    assert_cli_error(monkeypatch, capsys, 'test.py',
+                     [TINY_CONFIG, other, *common],
+                     f'{other} does not fit the model (1 tensors differ; '
+                     f'{key}: (1,) in the checkpoint')
+    cut = str(tmp_path / 'cut.pth')
+    with open(trained.checkpoint, 'rb') as f:
+        data = f.read()
+    with open(cut, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    assert_cli_error(monkeypatch, capsys, 'test.py',
+                     [TINY_CONFIG, cut, *common],
+                     f'{cut} is not a complete checkpoint')
+    blocker = tmp_path / 'file'
+    blocker.write_text('x')
+    for option in (['--out', str(blocker / 'x.csv')],
+                   ['--show-dir', str(blocker / 'vis')]):
+        assert_cli_error(monkeypatch, capsys, 'test.py',
+                         [TINY_CONFIG, trained.checkpoint, *option, *common],
+                         f'cannot be written: {blocker} is a file')

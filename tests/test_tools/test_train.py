@@ -1,4 +1,5 @@
 """tools/train.py: train, resume, a config from outside the repo, errors."""
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import torch
 from mmengine.runner import Runner
 
 from .utils import (REPO, TINY_CONFIG, assert_cli_error, assert_documented,
-                    run_tool, tool_env, tool_module)
+                    data_options, run_tool, tool_env, tool_module)
 
 #: An MMSeg config that inherits nothing from this repository: our
 #: components come in by registry name through ``custom_imports``.
@@ -115,6 +116,23 @@ def test_train_configs_wiring(monkeypatch, tmp_path, config):
     assert cfg.train_dataloader.persistent_workers is False
     if not torch.cuda.is_available():  # bf16 autocast falls back to fp32
         assert cfg.optim_wrapper.type == 'OptimWrapper'
+
+
+def test_train_never_overwrites_or_mixes_runs(monkeypatch, capsys,
+                                              synthetic, trained):
+    """A fresh run into a work dir holding a run is refused; so is a
+    --resume from a checkpoint of another recipe, before any step."""
+    before = sorted(os.listdir(trained.work_dir))
+    common = [TINY_CONFIG, '--work-dir', trained.work_dir]
+    assert_cli_error(monkeypatch, capsys, 'train.py',
+                     [*common, *data_options(synthetic.root, 4)],
+                     f'{trained.work_dir} holds a training run already')
+    other = [*data_options(synthetic.root, 4), 'model.union_grad_scale=0.5']
+    for resume in (['--resume'], ['--resume', trained.checkpoint]):
+        assert_cli_error(monkeypatch, capsys, 'train.py',
+                         [*common, *resume, *other],
+                         'was trained with another model than')
+    assert sorted(os.listdir(trained.work_dir)) == before
 
 
 def test_train_help():

@@ -7,6 +7,7 @@ import sys
 from typing import Dict, List, Sequence
 
 import pytest
+from mmengine.logging import MMLogger
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO, 'tools')
@@ -119,8 +120,15 @@ def assert_cli_error(monkeypatch, capsys, tool: str, args: Sequence[str],
         match (str): Text the error line must contain.
     """
     monkeypatch.setattr(sys, 'argv', [tool, *args])
-    with pytest.raises(SystemExit) as exit_info:
-        runpy.run_path(osp.join(TOOLS, tool), run_name='__main__')
+    # loggers the tool creates write to this call's captured stderr, which
+    # pytest closes later: forget them, or later logging fails
+    loggers = set(MMLogger._instance_dict)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            runpy.run_path(osp.join(TOOLS, tool), run_name='__main__')
+    finally:
+        for name in set(MMLogger._instance_dict) - loggers:
+            del MMLogger._instance_dict[name]
     err = capsys.readouterr().err
     assert exit_info.value.code == 1, err
     lines = [line for line in err.splitlines() if line.startswith('error:')]

@@ -3,8 +3,9 @@ import os
 
 import pytest
 
-from rs2sam2_mmseg.utils import (add_runner_arguments, parse_tool_args,
-                                 run_cli, tool_parser)
+from rs2sam2_mmseg.utils import (UserInputError, add_runner_arguments,
+                                 check_output_path, parse_tool_args, run_cli,
+                                 tool_parser)
 
 
 def fail(error: Exception):
@@ -19,11 +20,18 @@ def fail(error: Exception):
 @pytest.mark.parametrize('error, line', [
     (FileNotFoundError("Config file 'x.py' does not exist"),
      "error: Config file 'x.py' does not exist"),
-    (KeyError('no "sent_id"'), 'error: no "sent_id"'),
-    (ValueError('first line\nsecond line'),
-     'error: first line (RS2SAM2_DEBUG=1 shows more)'),
+    (UserInputError('3 of 200 image files are missing:\n  a.jpg\n  b.jpg'),
+     'error: 3 of 200 image files are missing:\n  a.jpg\n  b.jpg'),
+    (PermissionError(13, 'Permission denied', 'w/iter_2.pth'),
+     "error: [Errno 13] Permission denied: 'w/iter_2.pth'"),
+    (OSError(28, 'No space left on device'),
+     'error: [Errno 28] No space left on device'),
+    (EOFError('Ran out of input'), 'error: Ran out of input'),
+    (FloatingPointError('Non-finite loss (nan) at iteration 3'),
+     'error: Non-finite loss (nan) at iteration 3'),
 ])
 def test_run_cli_user_errors(monkeypatch, capsys, error, line):
+    # the whole message, every line of it, and no traceback
     monkeypatch.delenv('RS2SAM2_DEBUG', raising=False)
     with pytest.raises(SystemExit) as exit_info:
         run_cli(fail(error))
@@ -31,14 +39,39 @@ def test_run_cli_user_errors(monkeypatch, capsys, error, line):
     assert capsys.readouterr().err == line + '\n'
 
 
-def test_run_cli_other_errors(monkeypatch):
-    # bugs keep their traceback; RS2SAM2_DEBUG shows user errors' too
-    with pytest.raises(RuntimeError):
-        run_cli(fail(RuntimeError('bug')))
+@pytest.mark.parametrize(
+    'error', [RuntimeError('bug'),
+              ValueError('bug'),
+              KeyError('bug'),
+              TypeError('bug')])
+def test_run_cli_bugs_keep_traceback(monkeypatch, error):
+    monkeypatch.delenv('RS2SAM2_DEBUG', raising=False)
+    with pytest.raises(type(error)):
+        run_cli(fail(error))
+
+
+def test_run_cli_debug(monkeypatch):
     monkeypatch.setenv('RS2SAM2_DEBUG', '1')
-    with pytest.raises(ValueError):
-        run_cli(fail(ValueError('bad value')))
+    with pytest.raises(UserInputError):
+        run_cli(fail(UserInputError('bad value')))
     run_cli(lambda: None)
+
+
+def test_check_output_path(tmp_path):
+    assert check_output_path(str(tmp_path / 'a' / 'b.csv'), '--out')
+    assert check_output_path(str(tmp_path / 'vis'), '--show-dir', True)
+    (tmp_path / 'file').write_text('x')
+    with pytest.raises(UserInputError, match='file, not a folder'):
+        check_output_path(str(tmp_path / 'file' / 'b.csv'), '--out')
+    with pytest.raises(UserInputError, match='a file of that name exists'):
+        check_output_path(str(tmp_path / 'file'), '--out-dir', True)
+    with pytest.raises(UserInputError, match='is a folder'):
+        check_output_path(str(tmp_path), '--out')
+    locked = tmp_path / 'locked'
+    locked.mkdir(mode=0o500)
+    if not os.access(locked, os.W_OK):  # root writes anywhere
+        with pytest.raises(UserInputError, match='no permission'):
+            check_output_path(str(locked / 'x' / 'b.csv'), '--out')
 
 
 def test_tool_parser(monkeypatch):

@@ -7,10 +7,11 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-from rs2sam2_mmseg.utils import (changed_recipe, configure_amp,
-                                 configure_denormals, configure_launcher,
-                                 configure_resume, configure_test, free_port,
-                                 load_config, set_work_dir)
+from rs2sam2_mmseg.utils import (UserInputError, changed_recipe,
+                                 configure_amp, configure_denormals,
+                                 configure_launcher, configure_resume,
+                                 configure_test, free_port, load_config,
+                                 set_work_dir)
 from rs2sam2_mmseg.utils.cli import shutdown_distributed
 from ..test_models.utils import REPO
 from ..test_tools.utils import TINY_CONFIG
@@ -73,15 +74,32 @@ def test_configure_amp_with_cuda(monkeypatch, cfg):
 
 
 def test_configure_resume(tmp_path, cfg):
+    cfg.work_dir = str(tmp_path)
     assert configure_resume(cfg, None).resume is False
     configure_resume(cfg, 'auto')
     assert cfg.resume is True and cfg.load_from is None
-    checkpoint = tmp_path / 'iter_2.pth'
-    checkpoint.write_bytes(b'')
-    configure_resume(cfg, str(checkpoint))
-    assert cfg.resume is True and cfg.load_from == str(checkpoint)
+    checkpoint = str(tmp_path / 'iter_2.pth')
+    torch.save(dict(meta=dict(iter=2, cfg=cfg.pretty_text)), checkpoint)
+    configure_resume(cfg, checkpoint)
+    assert cfg.resume is True and cfg.load_from == checkpoint
     with pytest.raises(FileNotFoundError, match='--resume checkpoint'):
         configure_resume(cfg, str(tmp_path / 'missing.pth'))
+    # resuming to train longer is what --resume is for
+    cfg.train_cfg.max_iters += 10
+    configure_resume(cfg, checkpoint)
+    # a fresh run never overwrites a run in its work dir
+    (tmp_path / 'last_checkpoint').write_text(checkpoint)
+    with pytest.raises(UserInputError, match='holds a training run already'):
+        configure_resume(cfg, None)
+    # a checkpoint of another recipe is refused before any step
+    cfg.model.union_grad_scale = 0.5
+    for resume in ('auto', checkpoint):
+        with pytest.raises(UserInputError,
+                           match='--resume: .* with another model than'):
+            configure_resume(cfg, resume)
+    (tmp_path / 'empty.pth').write_bytes(b'')
+    with pytest.raises(UserInputError, match='empty.pth is empty'):
+        configure_resume(cfg, str(tmp_path / 'empty.pth'))
 
 
 def test_changed_recipe(tmp_path, cfg):
@@ -107,7 +125,7 @@ def test_changed_recipe(tmp_path, cfg):
     tested.dump(osp.join(work_dir, osp.basename(cfg.filename)))
     assert changed_recipe(cfg, work_dir) is None
     cfg.model.union_grad_scale = 0.5
-    cfg.train_cfg.max_iters = 7
+    cfg.train_cfg.val_interval = 7
     reason = changed_recipe(cfg, work_dir)
     assert 'model / train_cfg' in reason and work_dir in reason
     save(dict(iter=2, cfg=cfg.pretty_text))
@@ -188,8 +206,8 @@ def test_configure_test_tta(tmp_path, cfg):
         data_preprocessor=model.data_preprocessor)
     # the ablation wraps the dataset that runs the TTA views
     assert cfg.test_dataloader.dataset.dataset.pipeline == cfg.tta_pipeline
-    with pytest.raises(
-            KeyError, match=r'\(--tta\) needs tta_pipeline and tta_model'):
+    with pytest.raises(UserInputError,
+                       match=r'\(--tta\) needs tta_pipeline and tta_model'):
         configure_test(Config(), str(checkpoint), tta=True)
 
 

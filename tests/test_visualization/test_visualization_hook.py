@@ -9,6 +9,7 @@ import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
+from rs2sam2_mmseg.utils import UserInputError
 from rs2sam2_mmseg.visualization import (ReferSegVisualizationHook,
                                          ReferSegVisualizer, expression_name)
 
@@ -29,7 +30,7 @@ def outputs(img_path: str, sent_ids=(7, 8)) -> list:
 
 def test_expression_name():
     assert expression_name(outputs('a/b/0012.jpg', [5])[0]) == '0012_5'
-    with pytest.raises(KeyError, match='sent_id'):
+    with pytest.raises(UserInputError, match='sent_id'):
         expression_name(SegDataSample(metainfo=dict(img_path='x.jpg')))
 
 

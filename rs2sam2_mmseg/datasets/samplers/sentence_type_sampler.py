@@ -3,8 +3,9 @@ from typing import Dict, Iterator, Optional
 
 import torch
 from mmengine.dataset import InfiniteSampler
-from mmseg.registry import DATA_SAMPLERS
 
+from mmseg.registry import DATA_SAMPLERS
+from ...utils.errors import UserInputError
 from ..synthetic import SENTENCE_TYPES
 from ..synthetic_report import load_scene_sentences
 
@@ -40,17 +41,18 @@ class SentenceTypeWeightedSampler(InfiniteSampler):
                  shuffle: bool = True,
                  seed: Optional[int] = None) -> None:
         if not shuffle:
-            raise ValueError('SentenceTypeWeightedSampler draws at random; '
-                             'shuffle=False is not supported.')
+            raise UserInputError(
+                'SentenceTypeWeightedSampler draws at random; '
+                'shuffle=False is not supported.')
         unknown = set(type_weights) - set(SENTENCE_TYPES)
         if unknown or min(type_weights.values(), default=1) < 0:
-            raise ValueError(
+            raise UserInputError(
                 f'type_weights must map sentence types of {SENTENCE_TYPES} '
                 f'to weights >= 0, got {type_weights}')
         self.weights = self._sample_weights(dataset, type_weights)
         if self.weights.sum() <= 0:
-            raise ValueError(f'type_weights {type_weights} give every '
-                             f'sample of {dataset.data_root} weight 0.')
+            raise UserInputError(f'type_weights {type_weights} give every '
+                                 f'sample of {dataset.data_root} weight 0.')
         super().__init__(dataset, shuffle=True, seed=seed)
 
     @staticmethod
@@ -63,7 +65,7 @@ class SentenceTypeWeightedSampler(InfiniteSampler):
         for index in range(len(dataset)):
             sent_id = str(dataset.get_data_info(index)['sent_id'])
             if sent_id not in sentences:
-                raise KeyError(
+                raise UserInputError(
                     f'Sentence {sent_id} of split {split!r} is not in the '
                     f'synthetic scene record of {dataset.data_root}: '
                     'SentenceTypeWeightedSampler needs the dataset written '

@@ -7,6 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
+from ...utils.errors import UserInputError
 
 
 def _int_pair(value: Union[int, Sequence[int]], name: str,
@@ -19,8 +20,9 @@ def _int_pair(value: Union[int, Sequence[int]], name: str,
     if len(pair) != 2 or not all(
             isinstance(v, int) and not isinstance(v, bool) and v >= minimum
             for v in pair):
-        raise ValueError(f'{name} must be an int or a pair of ints, each >= '
-                         f'{minimum}, got {value!r}')
+        raise UserInputError(
+            f'{name} must be an int or a pair of ints, each >= '
+            f'{minimum}, got {value!r}')
     return pair
 
 
@@ -77,11 +79,13 @@ class RandomBoxErase(BaseTransform):
                  subset_seed: Optional[int] = None) -> None:
         if not isinstance(prob, Real) or isinstance(prob, bool) or \
                 not 0 <= prob <= 1:
-            raise ValueError(f'prob must be a number in [0, 1], got {prob!r}')
+            raise UserInputError(
+                f'prob must be a number in [0, 1], got {prob!r}')
         self.num_boxes = _int_pair(num_boxes, 'num_boxes', 0)
         if self.num_boxes[0] > self.num_boxes[1]:
-            raise ValueError(f'num_boxes must be (min, max) with min <= max, '
-                             f'got {num_boxes!r}')
+            raise UserInputError(
+                f'num_boxes must be (min, max) with min <= max, '
+                f'got {num_boxes!r}')
         self.box_size = _int_pair(box_size, 'box_size', 1)
         if isinstance(fill, Real):
             fills = [fill]
@@ -90,13 +94,14 @@ class RandomBoxErase(BaseTransform):
         if not fills or not all(
                 isinstance(v, Real) and not isinstance(v, bool)
                 for v in fills):
-            raise ValueError('fill must be a number or a sequence of numbers, '
-                             f'got {fill!r}')
+            raise UserInputError(
+                'fill must be a number or a sequence of numbers, '
+                f'got {fill!r}')
         if subset_seed is not None and (not isinstance(subset_seed, int)
                                         or isinstance(subset_seed, bool)
                                         or subset_seed < 0):
-            raise ValueError('subset_seed must be None or an int >= 0, got '
-                             f'{subset_seed!r}')
+            raise UserInputError('subset_seed must be None or an int >= 0, '
+                                 f'got {subset_seed!r}')
         self.prob = prob
         self.fill = fill
         self.num_fill = len(fills)
@@ -142,9 +147,10 @@ class RandomBoxErase(BaseTransform):
         height, width = img.shape[:2]
         channels = img.shape[2] if img.ndim == 3 else 1
         if self.num_fill not in (1, channels):
-            raise ValueError(f'fill {self.fill!r} has {self.num_fill} values '
-                             f'but the image {results.get("img_path")} has '
-                             f'{channels} channels')
+            raise UserInputError(
+                f'fill {self.fill!r} has {self.num_fill} values '
+                f'but the image {results.get("img_path")} has '
+                f'{channels} channels')
         box_h = min(self.box_size[0], height)
         box_w = min(self.box_size[1], width)
         num = np.random.randint(self.num_boxes[0], self.num_boxes[1] + 1)

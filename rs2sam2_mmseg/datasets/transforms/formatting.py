@@ -7,6 +7,7 @@ from mmengine.structures import PixelData
 
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
+from ...utils.errors import UserInputError
 
 #: The referring fields packed on top of mmseg's default meta keys.
 REFER_META_KEYS = ('text', 'ref_id', 'sent_id', 'ann_id', 'image_id',
@@ -54,9 +55,10 @@ class PackReferSegInputs(PackSegInputs):
             (``SegDataSample``).
         """
         if 'text' not in results:
-            raise KeyError('PackReferSegInputs: the sample '
-                           f'{results.get("img_path")} has no "text" (the '
-                           'referring sentence)')
+            raise UserInputError(
+                'PackReferSegInputs: the sample '
+                f'{results.get("img_path")} has no "text" (the '
+                'referring sentence)')
         packed = super().transform(results)
         if 'union_img' in results:
             img = np.ascontiguousarray(results['union_img'].transpose(2, 0, 1))

@@ -7,6 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
+from ...utils.errors import UserInputError
 from ..utils import decode_coco_segmentation
 
 
@@ -64,7 +65,7 @@ class LoadReferringAnnotations(BaseTransform):
             flag='grayscale',
             backend=self.imdecode_backend)
         if mask is None:
-            raise ValueError(f'failed to decode the mask file {path}')
+            raise UserInputError(f'failed to decode the mask file {path}')
         return (mask > results.get('mask_threshold', 0)).astype(np.uint8)
 
     def _decode_segmentation(self, results: dict) -> np.ndarray:
@@ -74,8 +75,9 @@ class LoadReferringAnnotations(BaseTransform):
                                             results['height'],
                                             results['width'])
         except ValueError as err:
-            raise ValueError(f'malformed segmentation of {_describe(results)}'
-                             f': {err}') from err
+            raise UserInputError(
+                f'malformed segmentation of {_describe(results)}'
+                f': {err}') from err
 
     def transform(self, results: dict) -> dict:
         """Decode the referred mask.
@@ -93,12 +95,12 @@ class LoadReferringAnnotations(BaseTransform):
             mask = self._read_mask(results)
             source = f'the mask {results["seg_map_path"]}'
         else:
-            raise KeyError(
+            raise UserInputError(
                 'LoadReferringAnnotations needs "segmentation" or '
                 f'"seg_map_path" in the sample {_describe(results)}')
         if 'ori_shape' in results and \
                 mask.shape != tuple(results['ori_shape'][:2]):
-            raise ValueError(
+            raise UserInputError(
                 f'{source} has size {mask.shape} (h, w) but the image '
                 f'{results.get("img_path")} has size '
                 f'{tuple(results["ori_shape"][:2])}')

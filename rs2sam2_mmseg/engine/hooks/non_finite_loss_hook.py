@@ -8,8 +8,10 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
-from mmseg.registry import HOOKS
 from torch import Tensor
+
+from mmseg.registry import HOOKS
+from ...utils.errors import UserInputError
 
 ACTIONS = ('raise', 'skip')
 
@@ -69,12 +71,12 @@ class NonFiniteLossHook(Hook):
                  action: str = 'raise',
                  max_consecutive_skips: int = 10) -> None:
         if action not in ACTIONS:
-            raise ValueError(
+            raise UserInputError(
                 f'NonFiniteLossHook action must be one of {ACTIONS}, got '
                 f'{action!r}')
         if max_consecutive_skips < 1:
-            raise ValueError('max_consecutive_skips must be >= 1, got '
-                             f'{max_consecutive_skips}')
+            raise UserInputError('max_consecutive_skips must be >= 1, got '
+                                 f'{max_consecutive_skips}')
         self.action = action
         self.max_consecutive_skips = max_consecutive_skips
         self.skipped = 0

@@ -8,7 +8,9 @@ from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import Runner
+
 from mmseg.registry import HOOKS
+from ...utils.errors import UserInputError
 
 #: Message hub keys (saved in checkpoints, so a resumed run keeps them).
 MAX_ITERS_KEY = 'time_budget_max_iters'
@@ -67,15 +69,15 @@ class TrainTimeBudgetHook(Hook):
                  margin: float = 0.05,
                  round_to: int = 50) -> None:
         if minutes <= 0:
-            raise ValueError(
+            raise UserInputError(
                 f'TrainTimeBudgetHook minutes must be > 0, got {minutes}')
         if not 0 <= skip_iters < calibrate_iters:
-            raise ValueError(
+            raise UserInputError(
                 'TrainTimeBudgetHook needs 0 <= skip_iters < calibrate_iters,'
                 f' got skip_iters={skip_iters}, '
                 f'calibrate_iters={calibrate_iters}')
         if check_interval < 1 or round_to < 1 or not 0 <= margin < 1:
-            raise ValueError(
+            raise UserInputError(
                 'TrainTimeBudgetHook needs check_interval >= 1, round_to >= '
                 f'1 and 0 <= margin < 1; got {check_interval}, {round_to}, '
                 f'{margin}')

@@ -6,6 +6,7 @@ import torch
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
 from rs2sam2_mmseg.datasets import PackReferSegInputs
+from rs2sam2_mmseg.utils import UserInputError
 
 REFER_KEYS = ('text', 'ref_id', 'sent_id', 'ann_id', 'image_id', 'category')
 
@@ -70,7 +71,7 @@ def test_optional_ids_may_be_absent():
 def test_missing_text_names_the_sample():
     results = _results()
     del results['text']
-    with pytest.raises(KeyError, match='a/b.jpg has no "text"'):
+    with pytest.raises(UserInputError, match='a/b.jpg has no "text"'):
         PackReferSegInputs()(results)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from mmseg.registry import TRANSFORMS
 from rs2sam2_mmseg.datasets import LoadReferringAnnotations
+from rs2sam2_mmseg.utils import UserInputError
 from ..fixtures import (RRSISD_MASKS, RRSISD_SEGMENTATIONS, box_mask,
                         compressed_rle)
 
@@ -86,7 +87,7 @@ def test_malformed_segmentation_names_the_sample():
 
 
 def test_missing_source_and_missing_file(tmp_path):
-    with pytest.raises(KeyError, match='"segmentation" or "seg_map_path"'):
+    with pytest.raises(UserInputError, match='"segmentation" or "seg_map_path"'):
         LoadReferringAnnotations()(dict(img_path='x.jpg'))
     missing = osp.join(str(tmp_path), 'none.png')
     with pytest.raises(FileNotFoundError):
