@@ -198,7 +198,7 @@ def inference_referring_model(model: nn.Module,
     """
     texts = check_sentences(text)
     if threshold is not None and not 0 < threshold < 1:
-        raise ValueError(f'Threshold {threshold} is not in (0, 1)')
+        raise UserInputError(f'Threshold {threshold} is not in (0, 1)')
     array = read_image(image)
     path = image if isinstance(image, str) else ''
     tta = isinstance(model, BaseTTAModel)

@@ -27,6 +27,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from ..utils.errors import UserInputError
 
 #: File suffixes read with tifffile.
 TIFF_SUFFIXES = ('.tif', '.tiff')
@@ -102,16 +103,16 @@ def _read_with_opencv(path: str) -> Tuple[np.ndarray, List[str]]:
             mode = image.mode
             image.load()  # decodes all: a truncated file fails here
     except UnidentifiedImageError as err:
-        raise ValueError(f'Image {osp.basename(path)!r} cannot be read (not '
-                         'an image, or a format Pillow does not know)') \
-            from err
+        raise UserInputError(
+            f'Image {osp.basename(path)!r} cannot be read (not an image, or '
+            'a format Pillow does not know)') from err
     except (OSError, SyntaxError, Image.DecompressionBombError) as err:
-        raise ValueError(f'Image {osp.basename(path)!r} cannot be read '
-                         f'(truncated or corrupt: {err})') from err
+        raise UserInputError(f'Image {osp.basename(path)!r} cannot be read '
+                             f'(truncated or corrupt: {err})') from err
     array = cv2.imread(path, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
     if array is None:
-        raise ValueError(f'Image {osp.basename(path)!r} cannot be read '
-                         f'({mode} image that OpenCV does not decode)')
+        raise UserInputError(f'Image {osp.basename(path)!r} cannot be read '
+                             f'({mode} image that OpenCV does not decode)')
     notes = ['alpha channel ignored'] if 'A' in mode else []
     return (array[..., ::-1] if array.ndim == 3 else array), notes
 
@@ -129,18 +130,19 @@ def _read_tiff(path: str) -> np.ndarray:
             array, axes = series.asarray(), series.axes
     except (tifffile.TiffFileError, ValueError, KeyError, IndexError,
             OSError) as err:
-        raise ValueError(f'Image {osp.basename(path)!r} cannot be read as a '
-                         f'TIFF (truncated, corrupt or an unknown '
-                         f'compression: {err})') from err
+        raise UserInputError(
+            f'Image {osp.basename(path)!r} cannot be read as a TIFF '
+            f'(truncated, corrupt or an unknown compression: {err})') from err
     for axis in reversed(range(array.ndim)):  # length-1 axes but Y, X
         if array.shape[axis] == 1 and axes[axis] not in 'YX':
             array = array.squeeze(axis)
             axes = axes[:axis] + axes[axis + 1:]
     bands = axes.replace('Y', '').replace('X', '')
     if len(axes) - len(bands) != 2 or bands not in ('', 'S', 'C'):
-        raise ValueError(f'Image {osp.basename(path)!r} has axes {axes} '
-                         f'{array.shape} (S, C: bands; I, Q, Z, T: pages): '
-                         'give one image of (Y, X) or (Y, X, bands)')
+        raise UserInputError(
+            f'Image {osp.basename(path)!r} has axes {axes} {array.shape} (S, '
+            'C: bands; I, Q, Z, T: pages): give one image of (Y, X) or (Y, X, '
+            'bands)')
     if axes.startswith(bands + 'Y') and bands:  # planar: bands first
         array = np.moveaxis(array, 0, -1)
     return array
@@ -166,8 +168,8 @@ def to_display_rgb(
     notes = []
     if bands is not None:
         if len(bands) != 3 or not all(1 <= b <= count for b in bands):
-            raise ValueError(f'bands {list(bands)} do not fit an image of '
-                             f'{count} band(s): give three of 1..{count}')
+            raise UserInputError(f'bands {list(bands)} do not fit an image of '
+                                 f'{count} band(s): give three of 1..{count}')
         picked = list(bands)
         notes.append(f'bands {picked[0]}, {picked[1]}, {picked[2]} shown as '
                      'red, green, blue')

@@ -106,11 +106,11 @@ class RRSISDDataset(BaseReferSegDataset):
                  sample_per: str = 'sentence',
                  **kwargs) -> None:
         if text_field not in TEXT_FIELDS:
-            raise ValueError(f'RRSISDDataset: text_field must be one of '
-                             f'{TEXT_FIELDS}, got {text_field!r}')
+            raise UserInputError(f'RRSISDDataset: text_field must be one of '
+                                 f'{TEXT_FIELDS}, got {text_field!r}')
         if sample_per not in SAMPLE_UNITS:
-            raise ValueError(f'RRSISDDataset: sample_per must be one of '
-                             f'{SAMPLE_UNITS}, got {sample_per!r}')
+            raise UserInputError(f'RRSISDDataset: sample_per must be one of '
+                                 f'{SAMPLE_UNITS}, got {sample_per!r}')
         self.refs_file = refs_file
         self.text_field = text_field
         self.sample_per = sample_per

@@ -607,8 +607,8 @@ _UNIT_CIRCLE = np.stack([
 ], 1)
 
 
-def _circle(
-    radius: float, centre: Tuple[float, float] = (0., 0.)) -> np.ndarray:
+def _circle(radius: float,
+            centre: Tuple[float, float] = (0., 0.)) -> np.ndarray:
     """A closed circle polyline (first vertex repeated)."""
     return _UNIT_CIRCLE * radius + centre
 

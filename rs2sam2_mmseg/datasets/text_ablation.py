@@ -44,8 +44,9 @@ class TextAblationDataset:
         infos = [self.dataset.get_data_info(i)
                  for i in range(len(self.dataset))]
         if len(infos) < 2:
-            raise ValueError('TextAblationDataset: shuffling sentences needs '
-                             f'at least 2 samples, got {len(infos)}.')
+            raise UserInputError(
+                'TextAblationDataset: shuffling sentences needs at least 2 '
+                f'samples, got {len(infos)}.')
         # sample order[k] takes the sentence of order[k + 1]: a single
         # cycle, so no sample keeps its own (a plain permutation kept all
         # four of a 4-sample split in place for seed 1)

@@ -7,6 +7,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import FlexibleRunner, Runner
 from mmseg.registry import RUNNERS
+from .errors import UserInputError
 
 #: Strategies that shard the model or its training state over processes:
 #: they need a distributed launch (1 process works too).
@@ -36,7 +37,7 @@ def configure_strategy(cfg: Config) -> Config:
     strategy = cfg.get('strategy')
     if 'runner_type' not in cfg:
         if strategy is not None:
-            raise ValueError(
+            raise UserInputError(
                 f'{cfg.filename}: strategy={strategy.get("type")!r} needs '
                 "runner_type='FlexibleRunner' (mmengine's Runner ignores "
                 'strategy)')
@@ -44,17 +45,17 @@ def configure_strategy(cfg: Config) -> Config:
     kind = (strategy or {}).get('type')
     if kind == 'DeepSpeedStrategy':
         if importlib.util.find_spec('deepspeed') is None:
-            raise ValueError(
+            raise UserInputError(
                 f'{cfg.filename} trains with DeepSpeed ZeRO, which is not '
                 'installed: pip install -e .[deepspeed] (on a CUDA machine), '
                 'or train with configs/rs2sam2_rrsisd_fsdp.py')
         if not torch.cuda.is_available():
-            raise ValueError(
+            raise UserInputError(
                 f'{cfg.filename} trains with DeepSpeed ZeRO, which needs '
                 'CUDA; without a GPU use an FSDP config (FSDPStrategy runs '
                 'on the CPU with gloo)')
     if kind in SHARDED_STRATEGIES and cfg.get('launcher', 'none') == 'none':
-        raise ValueError(
+        raise UserInputError(
             f'{cfg.filename}: {kind} needs a distributed launch: '
             f'tools/dist_train.sh {cfg.filename} NUM_GPUS (1 works too)')
     if kind == 'FSDPStrategy' and not torch.cuda.is_available():

@@ -162,4 +162,3 @@ def test_tta_model_shares_the_weights(tmp_path, model, image):
                                        want.pred_sem_seg.data)
     assert wrapper.module.decode_head.threshold == \
         model.cfg.model.decode_head.threshold
-

@@ -126,7 +126,7 @@ class RandomBoxErase(BaseTransform):
         if self.subset_seed is None:
             return np.random.rand() < self.prob
         if 'ref_id' not in results:
-            raise KeyError(
+            raise UserInputError(
                 f'RandomBoxErase(subset_seed={self.subset_seed}): the sample '
                 f'{results.get("img_path")} has no "ref_id"')
         return self.in_subset(results['ref_id'])

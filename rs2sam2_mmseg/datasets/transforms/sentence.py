@@ -3,6 +3,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
+from ...utils.errors import UserInputError
 
 
 @TRANSFORMS.register_module()
@@ -34,7 +35,7 @@ class RandomRefSentence(BaseTransform):
             dict: ``results`` with ``text`` and ``sent_id``.
         """
         if 'texts' not in results:
-            raise KeyError(
+            raise UserInputError(
                 f'RandomRefSentence: the sample {results.get("img_path")} '
                 'has no "texts"; load the dataset with one sample per ref '
                 "(e.g. RRSISDDataset(sample_per='ref')).")

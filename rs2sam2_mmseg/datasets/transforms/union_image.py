@@ -3,6 +3,7 @@ import mmcv
 from mmcv.transforms import BaseTransform
 
 from mmseg.registry import TRANSFORMS
+from ...utils.errors import UserInputError
 
 
 @TRANSFORMS.register_module()
@@ -40,10 +41,10 @@ class UnionImageResize(BaseTransform):
                  interpolation: str = 'bilinear',
                  backend: str = 'pillow') -> None:
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise ValueError(f'size must be a positive int, got {size!r}')
+            raise UserInputError(f'size must be a positive int, got {size!r}')
         if backend not in ('pillow', 'cv2'):
-            raise ValueError("backend must be 'pillow' or 'cv2', got "
-                             f'{backend!r}')
+            raise UserInputError("backend must be 'pillow' or 'cv2', got "
+                                 f'{backend!r}')
         self.size = size
         self.interpolation = interpolation
         self.backend = backend

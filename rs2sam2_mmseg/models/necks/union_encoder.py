@@ -158,9 +158,9 @@ class UnionEncoder(BaseModule):
             force_context_length=context_length,
             **(model_kwargs or {}))
         self.visual, self.text = clip.visual, clip.text
-        if not isinstance(self.visual, open_clip.transformer.VisionTransformer
-                          ) or not isinstance(
-                              self.text, open_clip.transformer.TextTransformer):
+        towers = open_clip.transformer
+        if not isinstance(self.visual, towers.VisionTransformer) or \
+                not isinstance(self.text, towers.TextTransformer):
             raise TypeError(
                 f'UnionEncoder needs an open_clip model with a '
                 f'VisionTransformer image tower and a TextTransformer text '
