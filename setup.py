@@ -16,6 +16,7 @@ INSTALL_REQUIRES = [
     'mmsegmentation==1.2.2',
     'sam2==1.1.0',
     'open-clip-torch==3.3.0',
+    'safetensors',
     'pycocotools',
     'ftfy',
     'regex',
