@@ -20,6 +20,7 @@ INSTALL_REQUIRES = [
     'pycocotools',
     'ftfy',
     'regex',
+    'sentencepiece',
     'setuptools>=77.0.3,<81',
 ]
 

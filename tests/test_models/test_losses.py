@@ -1,8 +1,12 @@
-"""BinaryDiceLoss and TextGuidedBoundaryLoss."""
+"""Mask losses: ours and the official two-class ones."""
 import pytest
 import torch
 
-from rs2sam2_mmseg.models import BinaryDiceLoss, TextGuidedBoundaryLoss
+from rs2sam2_mmseg.models.losses import (BinaryDiceLoss,
+                                         TextGuidedBoundaryLoss,
+                                         TwoClassCrossEntropyLoss,
+                                         TwoClassDiceLoss)
+from .official_fixtures import load
 
 
 def _square_target(size=16, ignore_border=False):
@@ -78,3 +82,48 @@ def test_boundary_loss_official_per_sample_mode():
     loss.backward()
     assert logits.grad.abs().sum() > 0
     assert loss_fn.text_weight.weight.grad.abs().sum() > 0
+
+
+def _official_loss_inputs():
+    fx = load('loss')
+    boundary = TextGuidedBoundaryLoss(mode='official', text_dims=256)
+    boundary.text_weight.load_state_dict(fx['text2one_linear'])
+    return fx, boundary
+
+
+def test_two_class_ce_and_dice_match_the_official_loss():
+    fx = load('loss')
+    z = fx['z'].clone().requires_grad_(True)
+    for loss_fn, key in ((TwoClassCrossEntropyLoss(), 'ce'),
+                         (TwoClassDiceLoss(), 'dice')):
+        loss = loss_fn(z, fx['target'])
+        torch.testing.assert_close(loss, fx[key], atol=1e-5, rtol=0)
+        grad, = torch.autograd.grad(loss, z)
+        torch.testing.assert_close(grad, fx[f'{key}_grad'], atol=1e-7,
+                                   rtol=1e-5)
+
+
+def test_official_boundary_loss_matches_the_official_per_sample():
+    fx, boundary = _official_loss_inputs()
+    ce, dice = TwoClassCrossEntropyLoss(), TwoClassDiceLoss()
+    for i in range(2):
+        z = fx['z'][i:i + 1].clone().requires_grad_(True)
+        target, token = fx['target'][i:i + 1], fx['text_feat'][i:i + 1, 0]
+        loss = boundary(z, target, text_token=token)
+        torch.testing.assert_close(loss, fx['boundary'][i], atol=1e-5,
+                                   rtol=1e-5)
+        boundary.zero_grad()
+        loss.backward()
+        # the hard mask: no gradient to the logits, only to the weight
+        assert z.grad is None or not z.grad.any()
+        torch.testing.assert_close(boundary.text_weight.weight.grad,
+                                   fx['boundary_weight_grad'][i],
+                                   atol=1e-5, rtol=1e-5)
+        total = 0.9 * ce(z, target) + 0.1 * dice(z, target) + \
+            0.2 * boundary(z, target, text_token=token)
+        torch.testing.assert_close(total, fx['total'][i], atol=1e-5,
+                                   rtol=1e-5)
+    # a batch: the mean over its pixels, i.e. over its samples here
+    batch = boundary(fx['z'], fx['target'], text_token=fx['text_feat'][:, 0])
+    torch.testing.assert_close(batch, fx['boundary'].mean(), atol=1e-5,
+                               rtol=1e-5)

@@ -1,8 +1,10 @@
 """SAM2HieraBHF: shapes, identity with SAM2, frozen weights, adapters."""
 import pytest
 import torch
+from sam2.modeling.backbones.hieradet import MultiScaleBlock
 
 from rs2sam2_mmseg.models.backbones.bhf_adapter import BHFAdapter
+from .official_fixtures import load, split_block
 from .utils import build_tiny, official_tiny_sam2, tiny_cfg
 
 
@@ -181,3 +183,68 @@ def test_inputs_are_resized_to_the_sam2_image_size():
     assert [f.shape[-1] for f in out['backbone_fpn']] == [16, 8, 4]
     for got, want in zip(out['backbone_fpn'], ref['backbone_fpn']):
         torch.testing.assert_close(got, want)
+
+
+OFFICIAL_LAYOUT = dict(adapter_layout='official', text_norm=False,
+                       zero_init=False, with_gate=False)
+
+
+def _official_block(name):
+    """Our SAM2 block + official-layout adapter with the fixture weights."""
+    fx = load(f'block_{name}')
+    block = MultiScaleBlock(**fx['config']).eval()
+    block_state, adapter_state = split_block(fx['state_dict'])
+    block.load_state_dict(block_state)
+    adapter = BHFAdapter(fx['config']['dim_out'], 256, layout='official',
+                         text_norm=False, zero_init=False)
+    adapter.load_state_dict(adapter_state)  # strict: every key renamed
+    return fx, block, adapter
+
+
+@pytest.mark.parametrize('name', ['window', 'pool', 'global'])
+def test_official_layout_matches_the_official_block(name):
+    fx, block, adapter = _official_block(name)
+    mask = torch.ones(fx['text'].shape[:2], dtype=torch.bool)
+    with torch.no_grad():
+        out, text = adapter(block, fx['x'], fx['text'], mask)
+    torch.testing.assert_close(out, fx['out'], atol=1e-5, rtol=0)
+    torch.testing.assert_close(text, fx['text_out'], atol=1e-5, rtol=0)
+
+
+def test_official_layout_masks_padded_text():
+    # the official code has no mask (one sentence per batch): a padded
+    # sentence gives what the sentence alone gives
+    fx, block, adapter = _official_block('window')
+    x, text = fx['x'], fx['text']
+    mask = torch.ones(text.shape[:2], dtype=torch.bool)
+    mask[0, 3:] = False
+    padded = text.clone()
+    padded[0, 3:] = 1e3
+    with torch.no_grad():
+        out, new_text = adapter(block, x, padded, mask)
+        alone, alone_text = adapter(block, x[:1], text[:1, :3],
+                                    mask[:1, :3])
+    torch.testing.assert_close(out[:1], alone, atol=1e-5, rtol=0)
+    torch.testing.assert_close(new_text[:1, :3], alone_text, atol=1e-5,
+                               rtol=0)
+
+
+def test_official_layout_options():
+    backbone = build_tiny('backbone', **OFFICIAL_LAYOUT)
+    assert backbone.gate is None
+    adapter = backbone.adapters['0']
+    assert adapter.layout == 'official' and adapter.text_norm is None
+    assert {k.rsplit('.', 1)[0] for k in adapter.state_dict()} == {
+        'down', 'up', 'text_in', 'text_out', 'vision_to_text',
+        'text_to_vision', 'vision_to_text.out_proj',
+        'text_to_vision.out_proj', 'mlp_adapter.0', 'mlp_adapter.2'}
+    # PyTorch's default init: the adapters change SAM2 from the start
+    assert adapter.up.weight.abs().sum() > 0
+    assert adapter.mlp_adapter[-1].weight.abs().sum() > 0
+    union = _union()
+    del union['vis']  # only the gate reads it
+    out = backbone(torch.randn(2, 3, 96, 96), union)
+    assert [f.shape for f in out['backbone_fpn']] == [
+        (2, 32, 24, 24), (2, 32, 12, 12), (2, 32, 6, 6)]
+    with pytest.raises(ValueError, match='layout'):
+        BHFAdapter(8, 8, layout='parallel')

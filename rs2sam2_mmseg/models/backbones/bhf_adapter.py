@@ -7,22 +7,25 @@ from sam2.modeling.backbones.utils import window_partition, window_unpartition
 from torch import Tensor, nn
 
 
-def hiera_attention_residual(block: MultiScaleBlock, x: Tensor) -> Tensor:
-    """The first half of ``MultiScaleBlock.forward``: attention + residual.
+def hiera_attention(block: MultiScaleBlock,
+                    x: Tensor) -> Tuple[Tensor, Tensor]:
+    """The first half of ``MultiScaleBlock.forward``, before its residual.
 
     SAM2's block runs attention and MLP in one ``forward``; BHF must act
-    between the two, so the block is driven through its own submodules
-    (``norm1``, ``proj``/``pool``, windowing, ``attn``, ``drop_path``).
-    Together with :func:`hiera_mlp_residual` this reproduces ``block(x)``
-    exactly, which the tests check against the unmodified block.
+    inside it, so the block is driven through its own submodules
+    (``norm1``, ``proj``/``pool``, windowing, ``attn``). With
+    ``shortcut + drop_path(attn)`` and :func:`hiera_mlp_residual` this
+    reproduces ``block(x)`` exactly, which the tests check against the
+    unmodified block.
 
     Args:
         block (MultiScaleBlock): A SAM2 Hiera block.
         x (Tensor): Tokens of shape (B, H, W, C_in).
 
     Returns:
-        Tensor: Tokens after attention and its residual, (B, H', W', C_out)
-        (H' = H / 2 on the first block of a stage with q-pooling).
+        tuple[Tensor, Tensor]: The shortcut and the attention output, both
+        (B, H', W', C_out) (H' = H / 2 on the first block of a stage with
+        q-pooling).
     """
     shortcut = x
     x = block.norm1(x)
@@ -42,7 +45,7 @@ def hiera_attention_residual(block: MultiScaleBlock, x: Tensor) -> Tensor:
         pad_hw = (H + pad_h, W + pad_w)
     if block.window_size > 0:
         x = window_unpartition(x, window_size, pad_hw, (H, W))
-    return shortcut + block.drop_path(x)
+    return shortcut, x
 
 
 def hiera_mlp_residual(block: MultiScaleBlock, x: Tensor) -> Tensor:
@@ -53,8 +56,7 @@ def hiera_mlp_residual(block: MultiScaleBlock, x: Tensor) -> Tensor:
 class BHFAdapter(nn.Module):
     """One BHF adapter: vision <-> text exchange inside a Hiera block.
 
-    On the block's attention output X (B, H, W, C) and the running text T
-    (B, L, Ct):
+    On a map X (B, H, W, C) of the block and the running text T (B, L, Ct):
 
     .. code:: text
 
@@ -62,24 +64,50 @@ class BHFAdapter(nn.Module):
         A'  = A + MHA(A, T^, T^)             vision attends to text
         T^' = T^ + MHA(T^, A', A')           text attends to new vision
         T   = (1 - a) T + a W_out T^'        text carried to the next block
-        X   = X + s_attn W_up A'             (W_up zero-initialised)
-        ... block MLP ...
-        X   = X + s_mlp MLP_adapter(X)       (output layer zero-initialised)
+        X   = X + s_attn W_up A'
 
-    with T^ = W_in LN(T). The zero-initialised output layers make the
-    adapted encoder start as exactly SAM2. LN is ours (the paper's BHF
-    projects T as is): without it the text stream, carried through every
-    block, can grow until the cross-attention gradients explode.
+    with T^ = W_in LN(T) (``text_norm``) or W_in T. Two layouts place it
+    in the block (S = shortcut, Y = attention output, n2 = norm2, M = the
+    block MLP, A_mlp = the MLP adapter):
+
+    .. code:: text
+
+        'post_residual' (ours):  X = BHF(S + Y);  X = X + M(n2(X));
+                                 X = X + s_mlp A_mlp(X)
+        'official':              X = S + BHF(Y);
+                                 X = X + M(n2(X)) + s_mlp A_mlp(n2(X))
+
+    'official' with ``text_norm=False`` and ``zero_init=False`` is the
+    official ``MultiScaleBlock`` with its ``Space_Adapter`` and
+    ``MLP_Adapter`` (``hieradet.py``; parameter map: ``D_fc1/D_fc2`` ->
+    ``down/up``, ``text_in_linear/text_out_linear`` -> ``text_in/
+    text_out``, ``vlfusion_module/lvfusion_module.multihead_attn`` ->
+    ``vision_to_text/text_to_vision``, ``MLP_Adapter.D_fc1/D_fc2`` ->
+    ``mlp_adapter.0/2``). Unlike it, padded text tokens are masked out of
+    the vision-to-text attention (the official code has no mask); with
+    one sentence per batch, as the official training and test, nothing
+    is padded and the two are equal.
+
+    Our improvements, each an option: ``zero_init`` zero-initialises W_up
+    and the MLP adapter's output layer so the adapted encoder starts as
+    exactly SAM2; ``text_norm``: without it the text stream, carried
+    through every block, can grow until the cross-attention gradients
+    explode.
 
     Args:
         dims (int): Block width C.
-        text_dims (int): Text width Ct.
+        text_dims (int): Text width Ct (official: 256).
         ratio (float): Adapter width d / C. Defaults to 0.25.
         num_heads (int): Heads of both cross-attentions; d is rounded up to
             a multiple. Defaults to 4.
         attn_scale (float): s_attn. Defaults to 1.0.
         mlp_scale (float): s_mlp. Defaults to 0.5.
         text_update (float): a. Defaults to 0.2.
+        layout (str): 'post_residual' or 'official'.
+            Defaults to 'post_residual'.
+        text_norm (bool): LayerNorm on the text read. Defaults to True.
+        zero_init (bool): Zero-initialise the output layers.
+            Defaults to True.
     """
 
     def __init__(self,
@@ -89,13 +117,20 @@ class BHFAdapter(nn.Module):
                  num_heads: int = 4,
                  attn_scale: float = 1.0,
                  mlp_scale: float = 0.5,
-                 text_update: float = 0.2) -> None:
+                 text_update: float = 0.2,
+                 layout: str = 'post_residual',
+                 text_norm: bool = True,
+                 zero_init: bool = True) -> None:
         super().__init__()
+        if layout not in ('post_residual', 'official'):
+            raise ValueError("BHFAdapter layout must be 'post_residual' or "
+                             f"'official', got {layout!r}")
         hidden = -(-max(1, round(dims * ratio)) // num_heads) * num_heads
         self.attn_scale, self.mlp_scale = attn_scale, mlp_scale
         self.text_update = text_update
+        self.layout = layout
         self.down = nn.Linear(dims, hidden)
-        self.text_norm = nn.LayerNorm(text_dims)
+        self.text_norm = nn.LayerNorm(text_dims) if text_norm else None
         self.text_in = nn.Linear(text_dims, hidden)
         self.vision_to_text = nn.MultiheadAttention(
             hidden, num_heads, batch_first=True)
@@ -105,16 +140,42 @@ class BHFAdapter(nn.Module):
         self.up = nn.Linear(hidden, dims)
         self.mlp_adapter = nn.Sequential(
             nn.Linear(dims, hidden), nn.GELU(), nn.Linear(hidden, dims))
-        for layer in (self.up, self.mlp_adapter[-1]):
-            nn.init.zeros_(layer.weight)
-            nn.init.zeros_(layer.bias)
+        if zero_init:
+            for layer in (self.up, self.mlp_adapter[-1]):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, block: MultiScaleBlock, x: Tensor, text: Tensor,
+                text_mask: Tensor) -> Tuple[Tensor, Tensor]:
+        """Run the Hiera block with this adapter in its ``layout``.
+
+        Args:
+            block (MultiScaleBlock): The (frozen) SAM2 block.
+            x (Tensor): Block input, (B, H, W, C_in).
+            text (Tensor): Running text, (B, L, Ct).
+            text_mask (Tensor): (B, L), True on real tokens.
+
+        Returns:
+            tuple[Tensor, Tensor]: Block output (B, H', W', C) and the
+            updated text (B, L, Ct).
+        """
+        shortcut, y = hiera_attention(block, x)
+        if self.layout == 'official':
+            y, text = self.fuse(y, text, text_mask)
+            x = shortcut + block.drop_path(y)
+            normed = block.norm2(x)
+            return x + block.drop_path(block.mlp(normed)) + \
+                self.mlp_scale * self.mlp_adapter(normed), text
+        x, text = self.fuse(shortcut + block.drop_path(y), text, text_mask)
+        x = hiera_mlp_residual(block, x)
+        return x + self.mlp_scale * self.mlp_adapter(x), text
 
     def fuse(self, x: Tensor, text: Tensor,
              text_mask: Tensor) -> Tuple[Tensor, Tensor]:
         """Exchange information between the block tokens and the text.
 
         Args:
-            x (Tensor): Block tokens after attention, (B, H, W, C).
+            x (Tensor): Block tokens X, (B, H, W, C).
             text (Tensor): Running text, (B, L, Ct).
             text_mask (Tensor): (B, L), True on real tokens.
 
@@ -124,7 +185,8 @@ class BHFAdapter(nn.Module):
         """
         B, H, W, C = x.shape
         a = nn.functional.gelu(self.down(x.reshape(B, H * W, C)))
-        t = self.text_in(self.text_norm(text))
+        t = self.text_in(
+            text if self.text_norm is None else self.text_norm(text))
         ignore = ~text_mask
         a = a + self.vision_to_text(
             a, t, t, key_padding_mask=ignore, need_weights=False)[0]
@@ -133,17 +195,6 @@ class BHFAdapter(nn.Module):
             self.text_update * self.text_out(t)
         x = x + self.attn_scale * self.up(a).reshape(B, H, W, C)
         return x, text
-
-    def mlp(self, x: Tensor) -> Tensor:
-        """The parallel bottleneck adapter after the block MLP.
-
-        Args:
-            x (Tensor): Block output, (B, H, W, C).
-
-        Returns:
-            Tensor: x + s_mlp * MLP_adapter(x), (B, H, W, C).
-        """
-        return x + self.mlp_scale * self.mlp_adapter(x)
 
 
 class TextVisualGate(nn.Module):

@@ -12,8 +12,7 @@ from ..utils.checkpoint import (SAM2_IMAGE_ENCODER, SAM2WeightsMixin,
                                 load_prefixed_weights)
 from ..utils.resize import resize_square
 from ..utils.sam2_parts import build_sam2_image_encoder, load_sam2_model_cfg
-from .bhf_adapter import (BHFAdapter, TextVisualGate, hiera_attention_residual,
-                          hiera_mlp_residual)
+from .bhf_adapter import BHFAdapter, TextVisualGate
 
 
 @MODELS.register_module()
@@ -29,6 +28,15 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
     stride-16 embedding with the text and the union encoder's visual
     tokens. Adapters and gate are identity at initialisation, so the
     adapted encoder starts as exactly SAM2.
+
+    The official RS2-SAM2 layout (``hieradet.py``) is selected by
+    ``adapter_layout='official', text_norm=False, zero_init=False,
+    with_gate=False`` and ``text_dims=256``: adapters on the attention
+    output before its residual and MLP adapters in parallel on norm2(x)
+    (see :class:`BHFAdapter`), no text LayerNorm, PyTorch's default init
+    and no post-trunk fusion (the official fusion sits in the decoder,
+    ``SAM2MaskPromptHead(text_fusion=True)``). As there, the updated text
+    is returned but nothing downstream needs it.
 
     Inputs of another size than the SAM2 config's ``image_size`` are resized
     to it (bilinear, antialiased), as SAM2's own transforms do: the demo
@@ -60,6 +68,15 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
             Defaults to 0.5.
         text_update (float): Text update rate a. Defaults to 0.2.
         gate_heads (int): Heads of the post-trunk fusion. Defaults to 8.
+        adapter_layout (str): ``'post_residual'`` (ours) or
+            ``'official'``, see :class:`BHFAdapter`. Defaults to
+            'post_residual'.
+        text_norm (bool): LayerNorm on the text each adapter reads (ours).
+            Defaults to True.
+        zero_init (bool): Zero-initialise the adapters' output layers
+            (ours). Defaults to True.
+        with_gate (bool): The post-trunk :class:`TextVisualGate` (ours;
+            ``gate`` is None without it). Defaults to True.
         freeze_image_encoder (bool): Keep SAM2's encoder frozen (the
             RS2-SAM2 recipe; the CPU demo keeps even its random init
             frozen). False fine-tunes it too. Defaults to True.
@@ -80,6 +97,10 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
                  mlp_scale: float = 0.5,
                  text_update: float = 0.2,
                  gate_heads: int = 8,
+                 adapter_layout: str = 'post_residual',
+                 text_norm: bool = True,
+                 zero_init: bool = True,
+                 with_gate: bool = True,
                  freeze_image_encoder: bool = True,
                  with_cp: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
@@ -102,14 +123,22 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
                 f"adapter_blocks must be 'all' or indices in [0, "
                 f'{len(blocks)}) for {sam2_cfg}; got {adapter_blocks!r}')
         self.adapters = nn.ModuleDict({
-            str(i): BHFAdapter(blocks[i].dim_out, text_dims, adapter_ratio,
-                               adapter_heads, attn_scale, mlp_scale,
-                               text_update)
+            str(i): BHFAdapter(
+                blocks[i].dim_out,
+                text_dims,
+                adapter_ratio,
+                adapter_heads,
+                attn_scale,
+                mlp_scale,
+                text_update,
+                layout=adapter_layout,
+                text_norm=text_norm,
+                zero_init=zero_init)
             for i in sorted(set(adapter_blocks))
         })
         self.first_adapted = min(map(int, self.adapters), default=len(blocks))
         self.gate = TextVisualGate(self.image_encoder.neck.d_model, text_dims,
-                                   gate_heads)
+                                   gate_heads) if with_gate else None
 
     def load_sam2_weights(self, state_dict: Dict[str, Tensor],
                           source: str) -> Dict[str, List[str]]:
@@ -136,9 +165,7 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
             index) in self.adapters else None
         if adapter is None:
             return block(x), text
-        x = hiera_attention_residual(block, x)
-        x, text = adapter.fuse(x, text, text_mask)
-        return adapter.mlp(hiera_mlp_residual(block, x)), text
+        return adapter(block, x, text, text_mask)
 
     def forward(self, inputs: Tensor,
                 union_out: Dict[str, Tensor]) -> Dict[str, List[Tensor]]:
@@ -148,15 +175,15 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
             inputs (Tensor): Images normalised for SAM2, (B, 3, H, W);
                 resized to S x S, S = the SAM2 config's ``image_size``.
             union_out (dict[str, Tensor]): Union encoder output; uses
-                ``txt`` (B, L, Ct), ``txt_mask`` (B, L) and ``vis``
-                (B, Nv, Ct).
+                ``txt`` (B, L, Ct), ``txt_mask`` (B, L) and, with the gate,
+                ``vis`` (B, Nv, Ct).
 
         Returns:
             dict:
 
             - backbone_fpn (list[Tensor]): (B, D, S/4, S/4),
               (B, D, S/8, S/8), (B, D, S/16, S/16) (D = 256 for SAM2); the
-              last one gated by language.
+              last one gated by language (with the gate).
             - vision_pos_enc (list[Tensor]): Same shapes.
             - txt (Tensor): The BHF-updated text, (B, L, Ct).
         """
@@ -182,8 +209,9 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
         features, pos = encoder.neck(stage_outputs)
         if encoder.scalp > 0:
             features, pos = features[:-encoder.scalp], pos[:-encoder.scalp]
-        features[-1] = self.gate(features[-1], pos[-1], text, text_mask,
-                                 union_out['vis'])
+        if self.gate is not None:
+            features[-1] = self.gate(features[-1], pos[-1], text, text_mask,
+                                     union_out['vis'])
         return dict(backbone_fpn=features, vision_pos_enc=pos, txt=text)
 
     def _collect(self, index: int, x: Tensor, outputs: List[Tensor]) -> Tensor:
