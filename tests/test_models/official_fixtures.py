@@ -38,8 +38,8 @@ def load(name: str) -> dict:
         osp.join(FIXTURES, f'official_{name}.pt'), weights_only=True)
 
 
-def rename(state: Dict[str, Tensor],
-           renames: Dict[str, str]) -> Dict[str, Tensor]:
+def rename(state: Dict[str, Tensor], renames: Dict[str,
+                                                   str]) -> Dict[str, Tensor]:
     """Keys under a renamed prefix, renamed; the others dropped."""
     out = {}
     for key, value in state.items():

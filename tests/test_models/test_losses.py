@@ -99,8 +99,8 @@ def test_two_class_ce_and_dice_match_the_official_loss():
         loss = loss_fn(z, fx['target'])
         torch.testing.assert_close(loss, fx[key], atol=1e-5, rtol=0)
         grad, = torch.autograd.grad(loss, z)
-        torch.testing.assert_close(grad, fx[f'{key}_grad'], atol=1e-7,
-                                   rtol=1e-5)
+        torch.testing.assert_close(
+            grad, fx[f'{key}_grad'], atol=1e-7, rtol=1e-5)
 
 
 def test_official_boundary_loss_matches_the_official_per_sample():
@@ -110,20 +110,21 @@ def test_official_boundary_loss_matches_the_official_per_sample():
         z = fx['z'][i:i + 1].clone().requires_grad_(True)
         target, token = fx['target'][i:i + 1], fx['text_feat'][i:i + 1, 0]
         loss = boundary(z, target, text_token=token)
-        torch.testing.assert_close(loss, fx['boundary'][i], atol=1e-5,
-                                   rtol=1e-5)
+        torch.testing.assert_close(
+            loss, fx['boundary'][i], atol=1e-5, rtol=1e-5)
         boundary.zero_grad()
         loss.backward()
         # the hard mask: no gradient to the logits, only to the weight
         assert z.grad is None or not z.grad.any()
-        torch.testing.assert_close(boundary.text_weight.weight.grad,
-                                   fx['boundary_weight_grad'][i],
-                                   atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(
+            boundary.text_weight.weight.grad,
+            fx['boundary_weight_grad'][i],
+            atol=1e-5,
+            rtol=1e-5)
         total = 0.9 * ce(z, target) + 0.1 * dice(z, target) + \
             0.2 * boundary(z, target, text_token=token)
-        torch.testing.assert_close(total, fx['total'][i], atol=1e-5,
-                                   rtol=1e-5)
+        torch.testing.assert_close(total, fx['total'][i], atol=1e-5, rtol=1e-5)
     # a batch: the mean over its pixels, i.e. over its samples here
     batch = boundary(fx['z'], fx['target'], text_token=fx['text_feat'][:, 0])
-    torch.testing.assert_close(batch, fx['boundary'].mean(), atol=1e-5,
-                               rtol=1e-5)
+    torch.testing.assert_close(
+        batch, fx['boundary'].mean(), atol=1e-5, rtol=1e-5)

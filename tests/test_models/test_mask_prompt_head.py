@@ -1,14 +1,44 @@
 """SAM2MaskPromptHead: shapes, official weights, trainable switches."""
-import torch
+import math
 
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rs2sam2_mmseg.models.decode_heads.mask_prompt_head import (
+    DecoderTextFusion, MaskPromptGenerator, mask_prompt)
+from rs2sam2_mmseg.models.losses import two_class_logits
+from .official_fixtures import MPG_RENAMES, load, rename
 from .utils import build_tiny, demo_batch, official_tiny_sam2
+
+#: The paper head's options at the tiny model's widths (SAM2 D = 32 there,
+#: the union cls / vis 64 wide, the projected text D wide).
+OFFICIAL_HEAD = dict(
+    text_dims=32,
+    mpg_dims=64,
+    sparse_hidden_dims=64,
+    sparse_act=dict(type='ReLU'),
+    text_fusion=True,
+    logit_threshold=0.5,
+    loss_decode=[
+        dict(type='TwoClassCrossEntropyLoss', loss_weight=0.9),
+        dict(type='TwoClassDiceLoss', loss_weight=0.1)
+    ],
+    loss_boundary=dict(
+        type='TextGuidedBoundaryLoss',
+        mode='official',
+        text_dims=32,
+        loss_weight=0.2),
+    loss_pseudo=None)
 
 
 def _inputs(batch=2):
     fpn = [torch.randn(batch, 32, s, s) for s in (24, 12, 6)]
-    union = dict(cls=torch.randn(batch, 64), vis=torch.randn(batch, 64, 64),
-                 txt=torch.randn(batch, 5, 64),
-                 txt_mask=torch.ones(batch, 5, dtype=torch.bool))
+    union = dict(
+        cls=torch.randn(batch, 64),
+        vis=torch.randn(batch, 64, 64),
+        txt=torch.randn(batch, 5, 64),
+        txt_mask=torch.ones(batch, 5, dtype=torch.bool))
     return dict(backbone_fpn=fpn), union
 
 
@@ -24,8 +54,9 @@ def test_loss_terms_are_logged_separately():
     head = build_tiny('decode_head')
     feats, union = _inputs()
     losses = head.loss(feats, union, demo_batch(2)['data_samples'])
-    assert set(losses) == {'loss_ce', 'loss_dice', 'loss_boundary',
-                           'loss_pseudo', 'acc_seg'}
+    assert set(losses) == {
+        'loss_ce', 'loss_dice', 'loss_boundary', 'loss_pseudo', 'acc_seg'
+    }
     assert all(torch.isfinite(v) for v in losses.values())
     ablated = build_tiny('decode_head', loss_pseudo=None, loss_boundary=None)
     assert set(ablated.loss(feats, union, demo_batch(2)['data_samples'])) \
@@ -67,15 +98,16 @@ def test_trainable_switches():
 def test_prompt_residual_adds_the_pseudo_mask_without_gradient():
     head = build_tiny('decode_head', prompt_residual=True)
     feats, union = _inputs()
-    union = {k: v.requires_grad_(v.is_floating_point())
-             for k, v in union.items()}
+    union = {
+        k: v.requires_grad_(v.is_floating_point())
+        for k, v in union.items()
+    }
     out = head(feats, union)
     head.prompt_residual = False
     plain = head(feats, union)
     prior = torch.nn.functional.interpolate(
         out['pseudo_logits'], (24, 24), mode='bilinear', align_corners=False)
-    torch.testing.assert_close(out['seg_logits'] - plain['seg_logits'],
-                               prior)
+    torch.testing.assert_close(out['seg_logits'] - plain['seg_logits'], prior)
     # the residual sends nothing back: the union encoder's gradient from
     # the mask is the one through the dense prompt alone
     grads = [
@@ -83,3 +115,97 @@ def test_prompt_residual_adds_the_pseudo_mask_without_gradient():
         for o in (out, plain)
     ]
     torch.testing.assert_close(grads[0], grads[1])
+
+
+def _official_inputs(batch=2):
+    feats, union = _inputs(batch)
+    union['txt'] = torch.randn(batch, 5, 32)
+    union['txt_mask'][0, 3:] = False
+    return feats, union
+
+
+def test_decoder_fusion_matches_the_official_module():
+    fx = load('decoder_fusion')
+    fusion = DecoderTextFusion(32, 8)
+    fusion.load_state_dict(
+        rename(fx['state_dict'], {'multihead_attn': 'attn'}))
+    mask = torch.ones(fx['text'].shape[:2], dtype=torch.bool)
+    with torch.no_grad():
+        out = fusion(fx['embed'], fx['pe'], fx['text'], mask)
+    torch.testing.assert_close(out, fx['out'], atol=1e-5, rtol=0)
+
+
+def test_mask_prompt_generator_matches_the_official_mpg():
+    fx = load('mpg')
+    mpg = MaskPromptGenerator(32, 8)
+    mpg.load_state_dict(rename(fx['state_dict'], MPG_RENAMES))
+    with torch.no_grad():
+        pseudo = mpg(fx['cls'], fx['vis'])
+    assert pseudo.shape == (2, 1, 14, 14)
+    torch.testing.assert_close(
+        pseudo.sigmoid(), fx['prompt'], atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        mask_prompt(pseudo, (64, 64)), fx['prompt_64'], atol=1e-5, rtol=0)
+
+
+def test_official_head_options():
+    head = build_tiny('decode_head', **OFFICIAL_HEAD)
+    assert isinstance(head.sparse_proj[1], torch.nn.ReLU)
+    assert [tuple(head.sparse_proj[i].weight.shape)
+            for i in (0, 2)] == [(64, 64), (32, 64)]
+    assert head.mpg.gate.weight.shape == (64, 64)
+    assert head.text_fusion.attn.embed_dim == 32
+    assert head.threshold == pytest.approx(1 / (1 + math.exp(-0.5)))
+    assert head.logit_threshold == pytest.approx(0.5)
+    assert tuple(
+        head.state_dict()['loss_boundary.text_weight.weight'].shape) == (1, 32)
+    with pytest.raises(ValueError, match='text_dims'):
+        build_tiny('decode_head', text_fusion=True)  # text 64, SAM2 32
+    with pytest.raises(ValueError, match='threshold'):
+        build_tiny('decode_head', threshold=1.0)
+
+
+def test_official_fusion_feeds_the_decoder():
+    # E' = E * MHA(E + PE, T0) with E = fpn[-1] + no_mem_embed, T0 = txt
+    head = build_tiny('decode_head', **OFFICIAL_HEAD).eval()
+    with torch.no_grad():
+        head.no_mem_embed.normal_()
+    feats, union = _official_inputs()
+    seen = {}
+    head.mask_decoder.register_forward_hook(
+        lambda module, args, kwargs, out: seen.update(kwargs),
+        with_kwargs=True)
+    with torch.no_grad():
+        head(feats, union)
+        embed = feats['backbone_fpn'][-1] + head.no_mem_embed.view(1, -1, 1, 1)
+        want = head.text_fusion(embed, head.prompt_encoder.get_dense_pe(),
+                                union['txt'], union['txt_mask'])
+    torch.testing.assert_close(seen['image_embeddings'], want)
+
+
+def test_official_losses_on_the_upsampled_logits():
+    head = build_tiny('decode_head', **OFFICIAL_HEAD)
+    feats, union = _official_inputs()
+    samples = demo_batch(2)['data_samples']
+    union['txt'].requires_grad_(True)
+    losses = head.loss(feats, union, samples)
+    assert set(losses) == {'loss_ce', 'loss_dice', 'loss_boundary', 'acc_seg'}
+    with torch.no_grad():
+        logits = F.interpolate(
+            head(feats, union)['seg_logits'], (96, 96),
+            mode='bilinear',
+            align_corners=False)
+    target = torch.stack([s.gt_sem_seg.data[0] for s in samples])
+    ce = F.cross_entropy(
+        two_class_logits(logits), target, weight=torch.tensor([0.9, 1.1]))
+    torch.testing.assert_close(losses['loss_ce'], 0.9 * ce)
+    # the boundary term is weighted by text2one_linear(txt[:, 0])
+    weight = head.loss_boundary.text_weight
+    losses['loss_boundary'].backward()
+    assert weight.weight.grad.abs().sum() > 0
+    assert union['txt'].grad[:, 0].abs().sum() > 0
+    assert not union['txt'].grad[:, 1:].any()
+    # accuracy at the official threshold, z > 0.5
+    pred = (logits[:, 0] > 0.5).long()
+    torch.testing.assert_close(losses['acc_seg'],
+                               (pred == target).float().mean() * 100)

@@ -11,17 +11,20 @@ from .utils import build_tiny, official_tiny_sam2, tiny_cfg
 def _union(batch=2, length=5, dims=64, grid=64):
     mask = torch.ones(batch, length, dtype=torch.bool)
     mask[0, -2:] = False  # padding in the first sentence
-    return dict(txt=torch.randn(batch, length, dims), txt_mask=mask,
-                vis=torch.randn(batch, grid, dims))
+    return dict(
+        txt=torch.randn(batch, length, dims),
+        txt_mask=mask,
+        vis=torch.randn(batch, grid, dims))
 
 
 def test_output_shapes():
     backbone = build_tiny('backbone')
     out = backbone(torch.randn(2, 3, 96, 96), _union())
-    assert [f.shape for f in out['backbone_fpn']] == [
-        (2, 32, 24, 24), (2, 32, 12, 12), (2, 32, 6, 6)]
-    assert [p.shape for p in out['vision_pos_enc']] == [
-        f.shape for f in out['backbone_fpn']]
+    assert [f.shape for f in out['backbone_fpn']] == [(2, 32, 24, 24),
+                                                      (2, 32, 12, 12),
+                                                      (2, 32, 6, 6)]
+    assert [p.shape for p in out['vision_pos_enc']
+            ] == [f.shape for f in out['backbone_fpn']]
     assert out['txt'].shape == (2, 5, 64)
 
 
@@ -31,8 +34,10 @@ def test_official_checkpoint_loads_and_starts_as_exact_sam2(tmp_path):
     backbone = build_tiny('backbone')
     report = backbone.load_sam2_weights(
         torch.load(ckpt, weights_only=True)['model'], ckpt)
-    expected = {k[len('image_encoder.'):] for k in sam2.state_dict()
-                if k.startswith('image_encoder.')}
+    expected = {
+        k[len('image_encoder.'):]
+        for k in sam2.state_dict() if k.startswith('image_encoder.')
+    }
     assert set(report['matched']) == expected
     assert not report['missing'] and not report['unexpected']
     images = torch.randn(2, 3, 96, 96)
@@ -49,9 +54,8 @@ def test_init_weights_reads_checkpoint_file(tmp_path):
     ckpt = str(tmp_path / 'sam2_tiny.pt')
     sam2 = official_tiny_sam2(ckpt)
     backbone = build_tiny('backbone', sam2_checkpoint=ckpt)
-    torch.testing.assert_close(
-        backbone.image_encoder.trunk.pos_embed,
-        sam2.image_encoder.trunk.pos_embed)
+    torch.testing.assert_close(backbone.image_encoder.trunk.pos_embed,
+                               sam2.image_encoder.trunk.pos_embed)
 
 
 def test_bad_checkpoints_raise_clear_errors(tmp_path):
@@ -109,7 +113,8 @@ def test_activation_checkpointing_is_identical_and_keeps_less():
     for model in (plain, ckpt):
         with torch.no_grad():  # make the adapters non-identity
             for p in model.adapters.parameters():
-                p.copy_(0.05 * torch.sin(torch.arange(p.numel()).view_as(p) * 1.))
+                p.copy_(0.05 *
+                        torch.sin(torch.arange(p.numel()).view_as(p) * 1.))
         model.train()
     images, union = torch.randn(2, 3, 96, 96), _union()
     outs, saved = [], []
@@ -185,8 +190,11 @@ def test_inputs_are_resized_to_the_sam2_image_size():
         torch.testing.assert_close(got, want)
 
 
-OFFICIAL_LAYOUT = dict(adapter_layout='official', text_norm=False,
-                       zero_init=False, with_gate=False)
+OFFICIAL_LAYOUT = dict(
+    adapter_layout='official',
+    text_norm=False,
+    zero_init=False,
+    with_gate=False)
 
 
 def _official_block(name):
@@ -195,8 +203,12 @@ def _official_block(name):
     block = MultiScaleBlock(**fx['config']).eval()
     block_state, adapter_state = split_block(fx['state_dict'])
     block.load_state_dict(block_state)
-    adapter = BHFAdapter(fx['config']['dim_out'], 256, layout='official',
-                         text_norm=False, zero_init=False)
+    adapter = BHFAdapter(
+        fx['config']['dim_out'],
+        256,
+        layout='official',
+        text_norm=False,
+        zero_init=False)
     adapter.load_state_dict(adapter_state)  # strict: every key renamed
     return fx, block, adapter
 
@@ -222,11 +234,9 @@ def test_official_layout_masks_padded_text():
     padded[0, 3:] = 1e3
     with torch.no_grad():
         out, new_text = adapter(block, x, padded, mask)
-        alone, alone_text = adapter(block, x[:1], text[:1, :3],
-                                    mask[:1, :3])
+        alone, alone_text = adapter(block, x[:1], text[:1, :3], mask[:1, :3])
     torch.testing.assert_close(out[:1], alone, atol=1e-5, rtol=0)
-    torch.testing.assert_close(new_text[:1, :3], alone_text, atol=1e-5,
-                               rtol=0)
+    torch.testing.assert_close(new_text[:1, :3], alone_text, atol=1e-5, rtol=0)
 
 
 def test_official_layout_options():
@@ -234,17 +244,20 @@ def test_official_layout_options():
     assert backbone.gate is None
     adapter = backbone.adapters['0']
     assert adapter.layout == 'official' and adapter.text_norm is None
-    assert {k.rsplit('.', 1)[0] for k in adapter.state_dict()} == {
-        'down', 'up', 'text_in', 'text_out', 'vision_to_text',
-        'text_to_vision', 'vision_to_text.out_proj',
-        'text_to_vision.out_proj', 'mlp_adapter.0', 'mlp_adapter.2'}
+    assert {k.rsplit('.', 1)[0]
+            for k in adapter.state_dict()} == {
+                'down', 'up', 'text_in', 'text_out', 'vision_to_text',
+                'text_to_vision', 'vision_to_text.out_proj',
+                'text_to_vision.out_proj', 'mlp_adapter.0', 'mlp_adapter.2'
+            }
     # PyTorch's default init: the adapters change SAM2 from the start
     assert adapter.up.weight.abs().sum() > 0
     assert adapter.mlp_adapter[-1].weight.abs().sum() > 0
     union = _union()
     del union['vis']  # only the gate reads it
     out = backbone(torch.randn(2, 3, 96, 96), union)
-    assert [f.shape for f in out['backbone_fpn']] == [
-        (2, 32, 24, 24), (2, 32, 12, 12), (2, 32, 6, 6)]
+    assert [f.shape for f in out['backbone_fpn']] == [(2, 32, 24, 24),
+                                                      (2, 32, 12, 12),
+                                                      (2, 32, 6, 6)]
     with pytest.raises(ValueError, match='layout'):
         BHFAdapter(8, 8, layout='parallel')

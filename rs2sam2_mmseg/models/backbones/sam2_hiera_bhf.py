@@ -1,4 +1,5 @@
 """SAM2's image encoder (frozen) adapted by BHF adapters."""
+from functools import partial
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -122,18 +123,19 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
             raise ValueError(
                 f"adapter_blocks must be 'all' or indices in [0, "
                 f'{len(blocks)}) for {sam2_cfg}; got {adapter_blocks!r}')
+        adapter = partial(
+            BHFAdapter,
+            text_dims=text_dims,
+            ratio=adapter_ratio,
+            num_heads=adapter_heads,
+            attn_scale=attn_scale,
+            mlp_scale=mlp_scale,
+            text_update=text_update,
+            layout=adapter_layout,
+            text_norm=text_norm,
+            zero_init=zero_init)
         self.adapters = nn.ModuleDict({
-            str(i): BHFAdapter(
-                blocks[i].dim_out,
-                text_dims,
-                adapter_ratio,
-                adapter_heads,
-                attn_scale,
-                mlp_scale,
-                text_update,
-                layout=adapter_layout,
-                text_norm=text_norm,
-                zero_init=zero_init)
+            str(i): adapter(blocks[i].dim_out)
             for i in sorted(set(adapter_blocks))
         })
         self.first_adapted = min(map(int, self.adapters), default=len(blocks))

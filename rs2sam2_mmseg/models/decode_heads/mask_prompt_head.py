@@ -1,8 +1,11 @@
 """Mask prompt generator + SAM2 prompt encoder and mask decoder."""
-from typing import Dict, List, Optional
+import math
+from functools import partial
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer
 from mmengine.model import BaseModule
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
@@ -24,6 +27,10 @@ class MaskPromptGenerator(nn.Module):
         c' = c * MHA(c, F_v, F_v)
         g  = Linear(c')
         P  = Linear_{C->1}(F_v * g)        logits on the union patch grid
+
+    The official ``vmtoken.multihead_attn``, ``mask_linear`` and
+    ``mask_product`` (``lib/evf_sam.py``) are ``attn``, ``gate`` and
+    ``out``.
 
     Args:
         dims (int): Union encoder width C.
@@ -53,6 +60,76 @@ class MaskPromptGenerator(nn.Module):
         return logits.transpose(1, 2).reshape(len(vis), 1, side, side)
 
 
+class DecoderTextFusion(nn.Module):
+    """The official decoder-side fusion of the SAM2 embedding with text.
+
+    .. code:: text
+
+        E' = E * MHA(E + PE, T, T)        multiplicative, no residual
+
+    E is the stride-16 embedding with ``no_mem_embed`` added, PE the prompt
+    encoder's dense positional encoding and T the projected union text
+    (not the BHF-updated text): the ``vlfusion_module`` of the official
+    ``MaskDecoder.forward`` (``mask_decoder.py``), whose
+    ``multihead_attn`` is ``attn`` here. Padded text tokens are masked
+    out of the attention (the official code has no mask: with one
+    sentence per batch, as it trains and tests, nothing is padded and the
+    two are equal).
+
+    Args:
+        dims (int): Width D of E and T (SAM2: 256).
+        num_heads (int): Attention heads. Defaults to 8.
+    """
+
+    def __init__(self, dims: int, num_heads: int = 8) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(dims, num_heads, batch_first=True)
+
+    def forward(self, embed: Tensor, pos: Tensor, text: Tensor,
+                text_mask: Tensor) -> Tensor:
+        """Fuse.
+
+        Args:
+            embed (Tensor): E, (B, D, h, w).
+            pos (Tensor): PE, (1 or B, D, h, w).
+            text (Tensor): T, (B, L, D).
+            text_mask (Tensor): (B, L), True on real tokens.
+
+        Returns:
+            Tensor: E', (B, D, h, w).
+        """
+        B, D, h, w = embed.shape
+        tokens = embed.flatten(2).transpose(1, 2)  # (B, hw, D)
+        query = tokens + pos.flatten(2).transpose(1, 2)
+        attended = self.attn(
+            query, text, text, key_padding_mask=~text_mask,
+            need_weights=False)[0]
+        return (tokens * attended).transpose(1, 2).reshape(B, D, h, w)
+
+
+def mask_prompt(pseudo: Tensor, size: Tuple[int, int]) -> Tensor:
+    """The dense prompt of a pseudo-mask, as the official code makes it.
+
+    ``sigmoid`` then bilinear resizing with antialiasing
+    (``lib/evf_sam.py``). For the 14 -> 256 upsampling of the paper model
+    antialiasing changes the values by about 1e-7 only; it matters when
+    the grid is larger than the prompt.
+
+    Args:
+        pseudo (Tensor): Pseudo-mask logits, (B, 1, gh, gw).
+        size (tuple[int, int]): The prompt encoder's ``mask_input_size``.
+
+    Returns:
+        Tensor: Probabilities, (B, 1, *size).
+    """
+    return F.interpolate(
+        pseudo.sigmoid(),
+        size,
+        mode='bilinear',
+        align_corners=False,
+        antialias=True)
+
+
 @MODELS.register_module()
 class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
     """Decode head of RS2-SAM2: prompts SAM2's mask decoder with language.
@@ -63,8 +140,10 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
         sigmoid(P) resized to 4x the embedding grid --prompt encoder-->
             dense prompt (B, D, h, w)
         MLP(cls) --> sparse prompt (B, 1, D)
-        SAM2 mask decoder(embedding + no_mem_embed, dense, sparse,
-            high-res features) --> mask logits (B, 1, 4h, 4w) = S / 4
+        E = embedding + no_mem_embed
+        [text_fusion] E = E * MHA(E + PE, txt, txt)
+        SAM2 mask decoder(E, dense, sparse, high-res features)
+            --> mask logits (B, 1, 4h, 4w) = S / 4
         [prompt_residual] + P resized to (4h, 4w), gradient stopped
 
     Prompt encoder and mask decoder are SAM2's own modules (``sam2``
@@ -74,6 +153,20 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
     by default), ``loss_boundary`` (text-guided boundary loss) and
     ``loss_pseudo`` (auxiliary supervision of the pseudo-mask; the official
     code has none - set it to None to ablate). Each term is logged.
+
+    The official RS2-SAM2 head (``lib/evf_sam.py``, ``mask_decoder.py``,
+    ``loss/loss.py``) is selected by ``text_fusion=True`` (its
+    :class:`DecoderTextFusion`), ``mpg_dims=1024`` (the MPG and the sparse
+    prompt read the BEiT-3 ``cls`` / ``vis``; ``text_dims=256`` is the
+    projected text), ``sparse_hidden_dims=1024``,
+    ``sparse_act=dict(type='ReLU')``, ``logit_threshold=0.5`` (its
+    prediction is the argmax of ``[1 - z, z]``), the losses
+    ``TwoClassCrossEntropyLoss`` (0.9), ``TwoClassDiceLoss`` (0.1) and
+    ``TextGuidedBoundaryLoss(mode='official', text_dims=256)`` (0.2), and
+    ``loss_pseudo=None``. The losses see the S/4 logits bilinearly resized
+    to the target (official: 256 -> 1024), the boundary loss the first
+    projected text token for its per-sample weight
+    (``loss_boundary.text_weight``, the official ``text2one_linear``).
 
     Args:
         sam2_cfg (str): SAM2 config name or YAML path.
@@ -85,8 +178,21 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             Defaults to None.
         decoder_cfg (dict, optional): Decoder transformer overrides (see
             :func:`build_sam2_heads`). Defaults to None.
-        text_dims (int): Union encoder width. Defaults to 256.
+        text_dims (int): Width of the union encoder's ``txt`` (and, by
+            default, of its ``cls`` / ``vis``). Defaults to 256.
+        mpg_dims (int, optional): Width of ``cls`` / ``vis``, read by the
+            mask prompt generator and the sparse prompt, when it differs
+            from ``text_dims`` (official: 1024). Defaults to None.
         mpg_heads (int): Heads of the mask prompt generator. Defaults to 8.
+        sparse_hidden_dims (int, optional): Hidden width of the sparse
+            prompt MLP. Defaults to None (the SAM2 width D; official:
+            1024).
+        sparse_act (dict): Its activation. Defaults to
+            ``dict(type='GELU')`` (official: ReLU).
+        text_fusion (bool): The official decoder-side fusion
+            (:class:`DecoderTextFusion` on ``txt``, which must then be D
+            wide). Defaults to False.
+        text_fusion_heads (int): Its heads. Defaults to 8.
         train_prompt_encoder (bool): Fine-tune SAM2's prompt encoder.
             Defaults to True.
         train_mask_decoder (bool): Fine-tune SAM2's mask decoder.
@@ -107,6 +213,11 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             as SAM2).
         threshold (float): Sigmoid threshold of the binary prediction.
             Defaults to 0.5.
+        logit_threshold (float, optional): The threshold on the logit
+            instead; ``threshold`` becomes ``sigmoid(logit_threshold)``
+            (official: 0.5, i.e. z > 0.5; mmseg compares probabilities, so
+            a logit within float rounding of it may fall either way).
+            Defaults to None.
         loss_decode (dict | Sequence[dict]): Mask losses, each called as
             ``loss(logits, target, ignore_index=...)``.
         loss_boundary (dict, optional): Text-guided boundary loss.
@@ -122,12 +233,18 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
                  sam2_checkpoint: Optional[str] = None,
                  decoder_cfg: Optional[dict] = None,
                  text_dims: int = 256,
+                 mpg_dims: Optional[int] = None,
                  mpg_heads: int = 8,
+                 sparse_hidden_dims: Optional[int] = None,
+                 sparse_act: ConfigType = dict(type='GELU'),
+                 text_fusion: bool = False,
+                 text_fusion_heads: int = 8,
                  train_prompt_encoder: bool = True,
                  train_mask_decoder: bool = True,
                  prompt_residual: bool = False,
                  refiner: OptConfigType = None,
                  threshold: float = 0.5,
+                 logit_threshold: Optional[float] = None,
                  loss_decode: ConfigType = (
                      dict(type='CrossEntropyLoss', use_sigmoid=True,
                           avg_non_ignore=True, loss_weight=0.9),
@@ -145,7 +262,13 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
         self.sam2_checkpoint = sam2_checkpoint
         self.out_channels = 1
         self.prompt_residual = prompt_residual
+        if logit_threshold is not None:
+            threshold = 1 / (1 + math.exp(-logit_threshold))
+        if not 0 < threshold < 1:
+            raise ValueError('SAM2MaskPromptHead threshold must lie in '
+                             f'(0, 1), got {threshold}')
         self.threshold = threshold
+        self.logit_threshold = math.log(threshold / (1 - threshold))
         self.ignore_index = ignore_index
         self.align_corners = align_corners
         model_cfg = load_sam2_model_cfg(sam2_cfg, sam2_overrides)
@@ -156,11 +279,22 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
         self._freeze_unused_sam2_parts()
         dims = model_cfg.image_encoder.neck.d_model
         self.no_mem_embed = nn.Parameter(torch.zeros(1, 1, dims))
-        self.mpg = MaskPromptGenerator(text_dims, mpg_heads)
+        mpg_dims = mpg_dims or text_dims
+        self.mpg = MaskPromptGenerator(mpg_dims, mpg_heads)
         self.refiner = MODELS.build(dict(
             refiner, feat_dims=dims)) if refiner else None
+        sparse_hidden_dims = sparse_hidden_dims or dims
         self.sparse_proj = nn.Sequential(
-            nn.Linear(text_dims, dims), nn.GELU(), nn.Linear(dims, dims))
+            nn.Linear(mpg_dims, sparse_hidden_dims),
+            build_activation_layer(sparse_act),
+            nn.Linear(sparse_hidden_dims, dims))
+        if text_fusion and text_dims != dims:
+            raise ValueError(
+                f'SAM2MaskPromptHead text_fusion needs text_dims = the SAM2 '
+                f'width {dims} (the official projected text), got '
+                f'text_dims={text_dims}')
+        self.text_fusion = DecoderTextFusion(
+            dims, text_fusion_heads) if text_fusion else None
         if isinstance(loss_decode, dict):
             loss_decode = [loss_decode]
         self.loss_decode = nn.ModuleList(
@@ -214,9 +348,11 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             feats (dict): Backbone output; ``backbone_fpn`` (3 maps at
                 S/4, S/8, S/16 with D channels).
             union_out (dict): Union encoder output; ``cls`` (B, C) and
-                ``vis`` (B, Nv, C). An optional ``'sam2'`` entry (a copy
-                with scaled gradient, see ``RS2SAM2.union_grad_scale``)
-                feeds the sparse prompt instead of ``cls``.
+                ``vis`` (B, Nv, C), with ``text_fusion`` also ``txt``
+                (B, L, D) and ``txt_mask`` (B, L). An optional ``'sam2'``
+                entry (a copy with scaled gradient, see
+                ``RS2SAM2.union_grad_scale``) feeds the sparse prompt and
+                the fusion instead.
             inputs (Tensor, optional): The normalised images (B, 3, S, S);
                 required with a ``refiner``. Defaults to None.
 
@@ -228,18 +364,21 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
         fpn = feats['backbone_fpn']
         cls = union_out['cls']
         pseudo = self.mpg(cls, union_out['vis'])
-        mask_prompt = F.interpolate(
-            pseudo.sigmoid(),
-            self.prompt_encoder.mask_input_size,
-            mode='bilinear',
-            align_corners=False)
         sparse, dense = self.prompt_encoder(
-            points=None, boxes=None, masks=mask_prompt)
-        sparse_cls = union_out.get('sam2', union_out)['cls']
-        sparse = torch.cat([sparse, self.sparse_proj(sparse_cls)[:, None]],
-                           dim=1)
+            points=None,
+            boxes=None,
+            masks=mask_prompt(pseudo, self.prompt_encoder.mask_input_size))
+        sam2_side = union_out.get('sam2', union_out)
+        sparse = torch.cat(
+            [sparse, self.sparse_proj(sam2_side['cls'])[:, None]], dim=1)
+        fuse = None
+        if self.text_fusion is not None:
+            fuse = partial(
+                self.text_fusion,
+                text=sam2_side['txt'],
+                text_mask=sam2_side['txt_mask'])
         masks = decode_sam2_masks(self.prompt_encoder, self.mask_decoder, fpn,
-                                  self.no_mem_embed, sparse, dense)
+                                  self.no_mem_embed, sparse, dense, fuse)
         if self.prompt_residual:
             masks = masks + F.interpolate(
                 pseudo.detach(),
@@ -300,6 +439,7 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             losses[self.loss_pseudo.loss_name] = self.loss_pseudo(
                 pseudo, target, ignore_index=self.ignore_index)
         valid = target != self.ignore_index
-        correct = ((logits[:, 0] > 0).long() == target) & valid
+        correct = ((logits[:, 0] > self.logit_threshold).long()
+                   == target) & valid
         losses['acc_seg'] = correct.sum() * 100. / valid.sum().clamp(min=1)
         return losses

@@ -1,5 +1,4 @@
 """Dice loss for single-channel (sigmoid) masks with ignored pixels."""
-import torch
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 

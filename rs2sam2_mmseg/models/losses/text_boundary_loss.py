@@ -1,7 +1,6 @@
 """Text-guided boundary loss ("text-weighted gradient differences")."""
 from typing import Optional
 
-import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor, nn
@@ -106,8 +105,7 @@ class TextGuidedBoundaryLoss(nn.Module):
             r, size, mode='bilinear', align_corners=False)[:, 0]
 
     def weights(self, size: tuple, vis: Optional[Tensor],
-                cls: Optional[Tensor],
-                text_token: Optional[Tensor]) -> Tensor:
+                cls: Optional[Tensor], text_token: Optional[Tensor]) -> Tensor:
         """w per pixel (N, H, W) or per sample (N, 1, 1)."""
         if self.mode != 'pixel':
             return self.text_weight(text_token).view(-1, 1, 1)
@@ -144,8 +142,8 @@ class TextGuidedBoundaryLoss(nn.Module):
         grad_gt, _ = gradient_magnitude((target == 1).to(pred.dtype), valid)
         w = self.weights(target.shape[-2:], vis, cls, text_token)
         if self.mode != 'official':  # the interior, (N, H-1, W-1)
-            grad_pred, grad_gt, ok = (t[:, 1:, 1:]
-                                      for t in (grad_pred, grad_gt, ok))
+            grad_pred, grad_gt, ok = (
+                t[:, 1:, 1:] for t in (grad_pred, grad_gt, ok))
             if w.shape[-1] > 1:
                 w = w[:, 1:, 1:]
         sq = (w * (grad_pred - grad_gt))**2 * ok

@@ -60,8 +60,7 @@ class TwoClassDiceLoss(nn.Module):
         """
         valid = (target != ignore_index)[:, None].to(pred.dtype)
         prob = two_class_logits(pred).softmax(dim=1) * valid  # (N, 2, H, W)
-        onehot = torch.stack([target == 0, target == 1],
-                             dim=1).to(pred.dtype)
+        onehot = torch.stack([target == 0, target == 1], dim=1).to(pred.dtype)
         inter = (prob * onehot).flatten(2).sum(-1)  # (N, 2)
         union = prob.flatten(2).sum(-1) + onehot.flatten(2).sum(-1)
         loss = 1 - (2 * inter + self.smooth) / (union + self.smooth)

@@ -9,7 +9,7 @@ encoder + mask decoder). The memory modules used for video are never built.
 """
 import os.path as osp
 from collections.abc import Mapping
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import sam2
 from hydra.utils import instantiate
@@ -152,15 +152,22 @@ def build_sam2_heads(
     return prompt_encoder, mask_decoder
 
 
-def decode_sam2_masks(prompt_encoder: PromptEncoder, mask_decoder: MaskDecoder,
-                      fpn: List[Tensor], no_mem_embed: Tensor, sparse: Tensor,
-                      dense: Tensor) -> Tensor:
+def decode_sam2_masks(
+        prompt_encoder: PromptEncoder,
+        mask_decoder: MaskDecoder,
+        fpn: List[Tensor],
+        no_mem_embed: Tensor,
+        sparse: Tensor,
+        dense: Tensor,
+        fuse: Optional[Callable[[Tensor, Tensor], Tensor]] = None) -> Tensor:
     """Run SAM2's mask decoder on one image's features, as SAM2 does.
 
     As ``SAM2Base`` for an image without memory: ``no_mem_embed`` is added
     to the stride-16 embedding and, when the decoder uses them, the
     stride-4 and stride-8 maps go through its ``conv_s0`` / ``conv_s1`` as
-    high-resolution features. Single-mask output.
+    high-resolution features. Single-mask output. ``fuse`` transforms the
+    embedding first, where the official RS2-SAM2 decoder fuses it with
+    text (before the two-way transformer).
 
     Args:
         prompt_encoder (PromptEncoder): Gives the dense positional encoding.
@@ -170,6 +177,9 @@ def decode_sam2_masks(prompt_encoder: PromptEncoder, mask_decoder: MaskDecoder,
         no_mem_embed (Tensor): (1, 1, D).
         sparse (Tensor): Sparse prompt embeddings, (B, N, D) (N may be 0).
         dense (Tensor): Dense prompt embeddings, (B, D, S/16, S/16).
+        fuse (callable, optional): ``fuse(embedding, pe)`` -> embedding,
+            all (B, D, S/16, S/16) (pe (1, D, S/16, S/16)). Defaults to
+            None.
 
     Returns:
         Tensor: Mask logits, (B, 1, S/4, S/4).
@@ -177,9 +187,13 @@ def decode_sam2_masks(prompt_encoder: PromptEncoder, mask_decoder: MaskDecoder,
     high_res = None
     if mask_decoder.use_high_res_features:
         high_res = [mask_decoder.conv_s0(fpn[0]), mask_decoder.conv_s1(fpn[1])]
+    embedding = fpn[-1] + no_mem_embed.view(1, -1, 1, 1)
+    image_pe = prompt_encoder.get_dense_pe()
+    if fuse is not None:
+        embedding = fuse(embedding, image_pe)
     return mask_decoder(
-        image_embeddings=fpn[-1] + no_mem_embed.view(1, -1, 1, 1),
-        image_pe=prompt_encoder.get_dense_pe(),
+        image_embeddings=embedding,
+        image_pe=image_pe,
         sparse_prompt_embeddings=sparse,
         dense_prompt_embeddings=dense,
         multimask_output=False,
