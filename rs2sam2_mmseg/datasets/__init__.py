@@ -6,11 +6,13 @@ from .rrsisd import RRSISDDataset
 from .samplers import SentenceTypeWeightedSampler
 from .text_ablation import TextAblationDataset
 from .transforms import (LoadReferringAnnotations, PackReferSegInputs,
-                         RandomBoxErase, ReferringRandomFlip, flip_text)
+                         RandomBoxErase, RandomRefSentence,
+                         ReferringRandomFlip, UnionImageResize, flip_text)
 
 __all__ = [
     'BaseReferSegDataset', 'RRSISDDataset', 'RefSegRSDataset',
     'TextAblationDataset', 'SentenceTypeWeightedSampler',
     'LoadReferringAnnotations', 'ReferringRandomFlip',
-    'RandomBoxErase', 'PackReferSegInputs', 'flip_text'
+    'RandomBoxErase', 'RandomRefSentence', 'UnionImageResize',
+    'PackReferSegInputs', 'flip_text'
 ]

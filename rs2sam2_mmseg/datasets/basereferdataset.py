@@ -111,6 +111,6 @@ class BaseReferSegDataset(BaseDataset):
                              f'({summary})')
         print_log(
             f'{type(self).__name__}: split {self.split!r} has '
-            f'{len(data_list)} samples (one per sentence); {summary}',
+            f'{len(data_list)} samples; {summary}',
             logger='current')
         return data_list

@@ -9,11 +9,15 @@ from .basereferdataset import BaseReferSegDataset
 from .utils import check_coco_segmentation, load_restricted_pickle
 
 REF_KEYS = ('ref_id', 'ann_id', 'image_id', 'split', 'sentences')
+#: The sentence fields ``text_field`` may name.
+TEXT_FIELDS = ('sent', 'raw')
+#: What one sample is, by ``sample_per``.
+SAMPLE_UNITS = ('sentence', 'ref')
 
 
 @DATASETS.register_module()
 class RRSISDDataset(BaseReferSegDataset):
-    """RRSIS-D in its published format, one sample per sentence.
+    """RRSIS-D in its published format, one sample per sentence (or ref).
 
     RRSIS-D (Liu et al., "Rotated Multi-Scale Interaction Network for
     Referring Remote Sensing Image Segmentation", CVPR 2024,
@@ -49,8 +53,11 @@ class RRSISDDataset(BaseReferSegDataset):
     - img_path (str): The image file.
     - segmentation (list | dict): The raw COCO segmentation (not decoded).
     - height, width (int): Image size from ``instances.json``.
-    - text (str): The referring sentence (its ``sent`` field).
+    - text (str): The referring sentence (its ``text_field``).
     - ref_id, sent_id, ann_id, image_id (int): Identifiers.
+    - texts, sent_ids (list): Instead of ``text`` and ``sent_id`` with
+      ``sample_per='ref'``: all the ref's sentences and their ids, one of
+      which :class:`RandomRefSentence` draws per iteration.
     - category (str): Category name of the annotation.
     - seg_fields (list): Empty; filled by the loading transform.
     - reduce_zero_label (bool): Always False.
@@ -64,6 +71,14 @@ class RRSISDDataset(BaseReferSegDataset):
         data_prefix (dict, optional): ``img_path``: the image folder,
             relative to ``data_root`` unless absolute. Defaults to None,
             meaning ``dict(img_path='images/rrsisd/JPEGImages')``.
+        text_field (str): The sentence field used as text: 'sent' (the
+            refer toolkit's cleaned sentence) or 'raw' (as written, which
+            the official RS2-SAM2 code reads). Defaults to 'sent'.
+        sample_per (str): 'sentence' (every sentence is a sample, for
+            evaluation) or 'ref' (one sample per ref holding all its
+            sentences, the official RS2-SAM2 training: an epoch visits each
+            ref once; add :class:`RandomRefSentence` to the pipeline).
+            Defaults to 'sentence'.
         **kwargs: Other keyword arguments of :class:`BaseReferSegDataset`
             and :class:`mmengine.dataset.BaseDataset` (``data_root``,
             ``pipeline``, ``test_mode``, ``lazy_init``, ``backend_args``...).
@@ -74,8 +89,18 @@ class RRSISDDataset(BaseReferSegDataset):
                  ann_file: str = 'rrsisd/instances.json',
                  refs_file: str = 'rrsisd/refs(unc).p',
                  data_prefix: Optional[dict] = None,
+                 text_field: str = 'sent',
+                 sample_per: str = 'sentence',
                  **kwargs) -> None:
+        if text_field not in TEXT_FIELDS:
+            raise ValueError(f'RRSISDDataset: text_field must be one of '
+                             f'{TEXT_FIELDS}, got {text_field!r}')
+        if sample_per not in SAMPLE_UNITS:
+            raise ValueError(f'RRSISDDataset: sample_per must be one of '
+                             f'{SAMPLE_UNITS}, got {sample_per!r}')
         self.refs_file = refs_file
+        self.text_field = text_field
+        self.sample_per = sample_per
         super().__init__(
             split=split,
             ann_file=ann_file,
@@ -194,18 +219,19 @@ class RRSISDDataset(BaseReferSegDataset):
     def _sentence_text(self, ref: dict, sentence: dict) -> str:
         """Return a sentence's text; reject a malformed or empty one."""
         where = f'{self.refs_file}: ref_id {ref["ref_id"]}'
-        if not isinstance(sentence, dict) or not {'sent_id', 'sent'
-                                                  } <= set(sentence):
-            raise ValueError(f'{where} has a sentence without sent_id/sent: '
-                             f'{sentence!r:.80}')
-        text = sentence['sent']
+        if not isinstance(sentence, dict) or not {
+                'sent_id', self.text_field
+        } <= set(sentence):
+            raise ValueError(f'{where} has a sentence without sent_id/'
+                             f'{self.text_field}: {sentence!r:.80}')
+        text = sentence[self.text_field]
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f'{where}, sent_id {sentence["sent_id"]}: empty '
                              f'sentence {text!r}')
         return text
 
     def load_data_list(self) -> List[dict]:
-        """Load one data_info per sentence of the refs in ``self.split``.
+        """Load one data_info per sentence (or ref) of ``self.split``.
 
         Returns:
             list[dict]: The samples, in the order of the refs file.
@@ -231,6 +257,7 @@ class RRSISDDataset(BaseReferSegDataset):
             if not ref['sentences']:
                 raise ValueError(f'{self.refs_file}: ref_id {ref["ref_id"]} '
                                  'has no sentence')
+            sentences = []
             for sentence in ref['sentences']:
                 text = self._sentence_text(ref, sentence)
                 if sentence['sent_id'] in sent_ids:
@@ -239,13 +266,16 @@ class RRSISDDataset(BaseReferSegDataset):
                         f'(ref_id {ref["ref_id"]}) appears twice in split '
                         f'{self.split!r}')
                 sent_ids.add(sentence['sent_id'])
-                data_list.append(
+                sentences.append(dict(text=text, sent_id=sentence['sent_id']))
+            if self.sample_per == 'ref':
+                sentences = [
                     dict(
-                        shared,
-                        text=text,
-                        sent_id=sentence['sent_id'],
-                        seg_fields=[],
-                        reduce_zero_label=False))
+                        texts=[s['text'] for s in sentences],
+                        sent_ids=[s['sent_id'] for s in sentences])
+                ]
+            data_list.extend(
+                dict(shared, **s, seg_fields=[], reduce_zero_label=False)
+                for s in sentences)
         self.check_files_exist(image_files, 'image')
 
         num_refs = Counter(ref['split'] for ref in refs)

@@ -36,16 +36,24 @@ class ReferSegMetric(BaseMetric):
     - ``oIoU``: ``sum(I) / sum(U)`` (overall IoU, called cIoU by mmdet);
     - ``Pr@t`` for every t in ``iou_thrs``: share of expressions with
       ``IoU >= t`` (``> t`` when ``iou_thr_inclusive=False``);
+    - ``mIoU+oIoU``: their sum, the official RS2-SAM2 rule for keeping the
+      best checkpoint (``CheckpointHook(save_best='mIoU+oIoU')``);
     - ``num_expressions``: expressions evaluated (after dropping duplicates);
     - ``num_empty_union``: expressions with ``U == 0`` (empty prediction and
       empty GT), scored by ``empty_iou``.
 
-    Defaults follow the RS2-SAM2 official evaluation, except that it scores
-    at 1024x1024 (``eval_scale=1024`` reproduces it) while the default here
-    is the original resolution. Each expression is stored once, keyed by its
-    ``sent_id``: a repeated ``sent_id`` with the same I and U (e.g. padding
-    by a non-default sampler) is counted once with a warning; with different
-    I or U it raises ValueError.
+    Defaults follow the RS2-SAM2 official evaluation (``test.py``: IoU 0 for
+    an empty union, ``Pr`` with ``>=``), except that it scores at
+    1024x1024 while the default here is the original resolution. The
+    official protocol is ``eval_scale=1024`` together with the segmentor's
+    ``test_cfg=dict(pred_scale='input')`` (the mask thresholded at the
+    1024 x 1024 model input, never resized) and images stretched to 1024
+    (``Resize(keep_ratio=False)``): the GT is then resized to 1024 as the
+    official code does (PIL nearest) and the prediction is left as it is.
+
+    Each expression is stored once, keyed by its ``sent_id``: a repeated
+    ``sent_id`` with the same I and U (e.g. padding by a non-default sampler)
+    is counted once with a warning; with different I or U it raises ValueError.
 
     Data sample fields read: ``pred_sem_seg.data`` (1, H, W) 0/1 at the
     original resolution, ``gt_sem_seg.data`` (1, H, W) 0/1 (and
@@ -64,7 +72,9 @@ class ReferSegMetric(BaseMetric):
             ``IoU > t``). Defaults to True.
         eval_scale (str | int | tuple[int, int]): 'original', or a size
             ``(h, w)`` (an int means square) to which prediction and GT are
-            resized (nearest) before counting. Defaults to 'original'.
+            resized before counting (PIL's nearest neighbour, i.e. pixel
+            centres; a map already of that size is unchanged).
+            Defaults to 'original'.
         ignore_index (int): GT value excluded from I and U.
             Defaults to 255.
         output_file (str, optional): CSV written on rank 0 with one row per
@@ -154,7 +164,11 @@ class ReferSegMetric(BaseMetric):
     @staticmethod
     def resize_nearest(mask: torch.Tensor, size: Tuple[int,
                                                        int]) -> torch.Tensor:
-        """Nearest-neighbour resize of a label map.
+        """Nearest-neighbour resize of a label map, as PIL's NEAREST.
+
+        Each output pixel takes the input pixel under its centre (torch's
+        'nearest-exact'; torch's 'nearest' differs from PIL when
+        upsampling 800 to 1024).
 
         Args:
             mask (Tensor): Label map of shape (1, H, W).
@@ -164,7 +178,8 @@ class ReferSegMetric(BaseMetric):
             Tensor: Label map of shape (1, h, w), same dtype.
         """
         return F.interpolate(
-            mask[None].float(), size=size, mode='nearest')[0].to(mask.dtype)
+            mask[None].float(), size=size,
+            mode='nearest-exact')[0].to(mask.dtype)
 
     @staticmethod
     def intersect_and_union(pred: torch.Tensor,
@@ -234,9 +249,9 @@ class ReferSegMetric(BaseMetric):
             iou_thr_inclusive (bool): ``>=`` (True) or ``>`` thresholds.
 
         Returns:
-            dict[str, float]: mIoU, oIoU, Pr@t..., num_expressions,
-            num_empty_union. mIoU and Pr@t are NaN when no expression is
-            scored, oIoU when there is none.
+            dict[str, float]: mIoU, oIoU, Pr@t..., mIoU+oIoU,
+            num_expressions, num_empty_union. mIoU and Pr@t are NaN when
+            no expression is scored, oIoU when there is none.
         """
         scored = ious[~np.isnan(ious)]
         if union.sum() > 0:
@@ -251,6 +266,7 @@ class ReferSegMetric(BaseMetric):
         for thr in iou_thrs:
             hits = scored >= thr if iou_thr_inclusive else scored > thr
             metrics[f'Pr@{thr}'] = hits.mean() * 100 if len(scored) else np.nan
+        metrics['mIoU+oIoU'] = metrics['mIoU'] + metrics['oIoU']
         metrics['num_expressions'] = len(ious)
         metrics['num_empty_union'] = int((union == 0).sum())
         return {
@@ -293,8 +309,9 @@ class ReferSegMetric(BaseMetric):
             results (list[dict]): Records from :meth:`process`.
 
         Returns:
-            dict[str, float]: ``mIoU``, ``oIoU``, ``Pr@t`` for each t (in
-            percent, not rounded), ``num_expressions``, ``num_empty_union``.
+            dict[str, float]: ``mIoU``, ``oIoU``, ``Pr@t`` for each t,
+            ``mIoU+oIoU`` (in percent, not rounded), ``num_expressions``,
+            ``num_empty_union``.
         """
         logger: MMLogger = MMLogger.get_current_instance()
         results = self.drop_duplicates(results)

@@ -1,6 +1,9 @@
 """Data preprocessor: SAM2 normalisation and fixed-size padding."""
 from typing import Any, Dict, Sequence
 
+from mmengine.structures import PixelData
+from torch import Tensor
+
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.registry import MODELS
 from mmseg.utils import stack_batch
@@ -20,7 +23,10 @@ class ReferSegDataPreProcessor(SegDataPreProcessor):
     ``keep_ratio=True`` by the pipeline) is padded bottom/right on its own,
     and ``img_padding_size`` goes into its metainfo so predictions are
     cropped back before resizing to ``ori_shape``. Data samples, and the
-    sentence in ``metainfo['text']``, pass through unchanged.
+    sentence in ``metainfo['text']``, pass through unchanged, except for
+    the union encoder's own image ``union_img`` (3, s, s) uint8 (see
+    ``UnionImageResize``), which gets the channel order and normalisation
+    of the main image (float, on the device, not padded).
 
     Args:
         size (Sequence[int]): ``(S, S)``, SAM2's input size.
@@ -49,6 +55,19 @@ class ReferSegDataPreProcessor(SegDataPreProcessor):
             seg_pad_val=seg_pad_val,
             **kwargs)
 
+    def normalise(self, img: Tensor) -> Tensor:
+        """Convert the channel order (if set) and normalise one image.
+
+        Args:
+            img (Tensor): (C, H, W), uint8 or float.
+
+        Returns:
+            Tensor: (C, H, W) float.
+        """
+        if self.channel_conversion and img.size(0) == 3:
+            img = img[[2, 1, 0], ...]
+        return (img.float() - self.mean) / self.std
+
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
         """Normalise, pad to ``size`` and stack.
 
@@ -58,7 +77,8 @@ class ReferSegDataPreProcessor(SegDataPreProcessor):
             training (bool): Pads ``gt_sem_seg`` too when True.
 
         Returns:
-            dict: ``inputs`` (B, 3, S, S) float and ``data_samples``.
+            dict: ``inputs`` (B, 3, S, S) float and ``data_samples``
+            (``union_img`` normalised where present).
         """
         data = self.cast_data(data)
         data_samples = data.get('data_samples')
@@ -71,9 +91,11 @@ class ReferSegDataPreProcessor(SegDataPreProcessor):
                     f'Image {name} is {tuple(img.shape[-2:])} after the '
                     f'pipeline, larger than the model input {self.size}: '
                     'resize it with Resize(scale=size, keep_ratio=True).')
-            if self.channel_conversion and img.size(0) == 3:
-                img = img[[2, 1, 0], ...]
-            inputs.append((img.float() - self.mean) / self.std)
+            inputs.append(self.normalise(img))
+        for sample in data_samples or []:
+            if 'union_img' in sample:
+                sample.union_img = PixelData(
+                    data=self.normalise(sample.union_img.data))
         if training:
             inputs, data_samples = stack_batch(
                 inputs, data_samples, size=self.size, pad_val=self.pad_val,

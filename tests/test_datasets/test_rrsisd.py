@@ -226,3 +226,50 @@ def test_pickle_with_a_foreign_global_is_refused(rrsisd_root):
             match=r'refs\(unc\).p: refusing to load global '
             r'(posix|nt).system'):
         RRSISDDataset(split='train', data_root=rrsisd_root)
+
+
+def test_raw_text_field(rrsisd_root):
+    dataset = DATASETS.build(
+        dict(
+            type='RRSISDDataset',
+            data_root=rrsisd_root,
+            split='train',
+            text_field='raw'))
+    expected = _expected_sentences('train')
+    assert [dataset.get_data_info(i)['text'] for i in range(len(dataset))
+            ] == [sent.capitalize() for *_, sent in expected]
+
+
+def test_one_sample_per_ref_draws_a_sentence_per_load(rrsisd_root):
+    pipeline = [dict(type='RandomRefSentence')]
+    dataset = DATASETS.build(
+        dict(
+            type='RRSISDDataset',
+            data_root=rrsisd_root,
+            split='train',
+            sample_per='ref',
+            pipeline=pipeline))
+    refs = [(ref_id, sentences)
+            for ref_id, _, split, sentences in RRSISD_REFS
+            if split == 'train']
+    assert len(dataset) == len(refs)
+    for idx, (ref_id, sentences) in enumerate(refs):
+        info = dataset.get_data_info(idx)
+        assert 'text' not in info and 'sent_id' not in info
+        assert info['ref_id'] == ref_id
+        assert info['texts'] == [sent for _, sent in sentences]
+        assert info['sent_ids'] == [sent_id for sent_id, _ in sentences]
+    multi = next(i for i, (_, s) in enumerate(refs) if len(s) > 1)
+    np.random.seed(0)
+    drawn = {(sample['sent_id'], sample['text'])
+             for sample in (dataset[multi] for _ in range(20))}
+    assert drawn == set(refs[multi][1])
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(text_field='tokens'), 'text_field'),
+    (dict(sample_per='image'), 'sample_per'),
+])
+def test_bad_text_options_are_errors(rrsisd_root, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RRSISDDataset(data_root=rrsisd_root, split='train', **kwargs)

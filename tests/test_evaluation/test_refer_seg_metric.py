@@ -58,6 +58,7 @@ def test_empty_iou_zero_default():
     metrics = _evaluate()
     assert metrics['mIoU'] == pytest.approx(37.5)  # (1 + .5 + 0 + 0) / 4
     assert metrics['oIoU'] == pytest.approx(50.0)  # 6 / 12
+    assert metrics['mIoU+oIoU'] == pytest.approx(87.5)
     assert _pr(metrics) == pytest.approx([50, 25, 25, 25, 25])
     assert metrics['num_expressions'] == 4
     assert metrics['num_empty_union'] == 1
@@ -97,11 +98,15 @@ def test_ignore_index_is_excluded():
     assert _evaluate([sample])['mIoU'] == pytest.approx(200 / 3)
 
 
-def test_eval_scale_resizes_nearest():
-    # original: I=2, U=4 (IoU .5); at 2x2 nearest keeps (0,0) only: IoU 1
-    sample = _sample('s', [(0, 0), (0, 1)], SQUARE)
+def test_eval_scale_resizes_nearest_as_pil():
+    # original: I=2, U=4 (IoU .5); at 2x2 PIL's nearest keeps the pixels
+    # under the output centres, (1, 1) (1, 3) (3, 1) (3, 3): IoU 1
+    sample = _sample('s', [(1, 0), (1, 1)], SQUARE)
     assert _evaluate([sample])['mIoU'] == pytest.approx(50.0)
     assert _evaluate([sample], eval_scale=2)['mIoU'] == pytest.approx(100.0)
+    # torch's legacy 'nearest' would keep (0, 0) of this one: IoU 1, not 0
+    sample = _sample('s', [(0, 0), (0, 1)], SQUARE)
+    assert _evaluate([sample], eval_scale=2)['mIoU'] == pytest.approx(0.0)
     metric = ReferSegMetric(eval_scale=(8, 8))
     metric.process({}, [sample])
     assert (metric.results[0]['I'], metric.results[0]['U']) == (8, 16)
@@ -186,3 +191,12 @@ def test_bad_samples(field, value, error, match):
 def test_arguments_validated(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         ReferSegMetric(**kwargs)
+
+
+def test_pil_nearest_upsampling_800_to_1024():
+    # the official GT: PIL NEAREST from 800 to 1024 pixels (pinned indices)
+    gt = torch.arange(800)[None, None, :].expand(1, 1, 800)
+    resized = ReferSegMetric.resize_nearest(gt, (1, 1024))[0, 0]
+    source = ((torch.arange(1024) + 0.5) * 800 / 1024).floor().long()
+    assert torch.equal(resized, source)
+    assert resized[:6].tolist() == [0, 1, 1, 2, 3, 4]

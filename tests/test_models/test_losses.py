@@ -1,4 +1,6 @@
 """Mask losses: ours and the official two-class ones."""
+import math
+
 import pytest
 import torch
 
@@ -128,3 +130,61 @@ def test_official_boundary_loss_matches_the_official_per_sample():
     batch = boundary(fx['z'], fx['target'], text_token=fx['text_feat'][:, 0])
     torch.testing.assert_close(
         batch, fx['boundary'].mean(), atol=1e-5, rtol=1e-5)
+
+
+def _hand_logits():
+    # p_fg = sigmoid(2z - 1): 0.5, sigmoid(3), sigmoid(-3); last ignored
+    return torch.tensor([[[[0.5, 2.], [-1., 7.]]]]), torch.tensor([[[1, 0],
+                                                                    [0, 255]]])
+
+
+def test_two_class_ce_hand_computed():
+    z, target = _hand_logits()
+    softplus = torch.nn.functional.softplus
+    expected = (1.1 * math.log(2) + 0.9 * softplus(torch.tensor(3.)) +
+                0.9 * softplus(torch.tensor(-3.))) / (1.1 + 0.9 + 0.9)
+    loss = TwoClassCrossEntropyLoss(loss_weight=2.)(z, target)
+    torch.testing.assert_close(loss, 2 * expected)
+    assert TwoClassCrossEntropyLoss()(z, torch.full_like(target, 255)) == 0
+    with pytest.raises(ValueError, match='2 class weights'):
+        TwoClassCrossEntropyLoss(class_weight=(1., ))
+
+
+def test_two_class_dice_hand_computed():
+    z, target = _hand_logits()
+    # background: inter 1, sum(p) + sum(t) = 1.5 + 2; foreground: inter
+    # 0.5, 1.5 + 1 (the ignored pixel left out)
+    expected = torch.tensor((1 - 2 / 3.5) + (1 - 1 / 2.5))
+    torch.testing.assert_close(TwoClassDiceLoss()(z, target), expected)
+    batch = z.expand(2, -1, -1, -1), target.expand(2, -1, -1)
+    torch.testing.assert_close(TwoClassDiceLoss()(*batch), 2 * expected)
+    torch.testing.assert_close(
+        TwoClassDiceLoss(reduction='mean', loss_weight=0.1)(*batch),
+        0.1 * expected)
+    with pytest.raises(ValueError, match='reduction'):
+        TwoClassDiceLoss(reduction='none')
+
+
+def test_official_boundary_loss_hand_computed():
+    # M = 1[sigmoid(z) > .5]: 1 0 0 / 1 1 0 / 0 0 0, G(M) = 0 1 0 / 0 1 1 /
+    # 1 1 0; y: 1 1 0 / 1 1 0 / 0 0 0, G(y) = 0 0 1 / 0 0 1 / 1 1 0
+    z = torch.tensor([[[[1., -1., -1.], [1., 1., -1.], [-1., -1., -1.]]]])
+    target = torch.tensor([[[1, 1, 0], [1, 1, 0], [0, 0, 0]]])
+    loss_fn = TextGuidedBoundaryLoss(mode='official', text_dims=4)
+    with torch.no_grad():
+        loss_fn.text_weight.weight.zero_()
+        loss_fn.text_weight.bias.fill_(2.)  # w = 2
+    token = torch.randn(1, 4)
+    loss = loss_fn(z, target, text_token=token)
+    torch.testing.assert_close(loss, torch.tensor(4 * 3 / 9))
+    loss.backward()  # d(b^2 / 3) / db
+    torch.testing.assert_close(loss_fn.text_weight.bias.grad,
+                               torch.tensor([4 / 3]))
+    # an ignored pixel drops out with the pixels whose differences read it
+    corner, side = target.clone(), target.clone()
+    corner[0, 2, 2] = 255
+    side[0, 1, 0] = 255  # drops (1, 0), (2, 0) and (1, 1)
+    torch.testing.assert_close(
+        loss_fn(z, corner, text_token=token), torch.tensor(4 * 3 / 8))
+    torch.testing.assert_close(
+        loss_fn(z, side, text_token=token), torch.tensor(4 * 2 / 6))

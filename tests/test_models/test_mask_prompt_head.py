@@ -9,7 +9,7 @@ from rs2sam2_mmseg.models.decode_heads.mask_prompt_head import (
     DecoderTextFusion, MaskPromptGenerator, mask_prompt)
 from rs2sam2_mmseg.models.losses import two_class_logits
 from .official_fixtures import MPG_RENAMES, load, rename
-from .utils import build_tiny, demo_batch, official_tiny_sam2
+from .utils import build_tiny, demo_batch, official_tiny_sam2, tiny_cfg
 
 #: The paper head's options at the tiny model's widths (SAM2 D = 32 there,
 #: the union cls / vis 64 wide, the projected text D wide).
@@ -209,3 +209,25 @@ def test_official_losses_on_the_upsampled_logits():
     pred = (logits[:, 0] > 0.5).long()
     torch.testing.assert_close(losses['acc_seg'],
                                (pred == target).float().mean() * 100)
+
+
+def test_paper_layout_trains_end_to_end():
+    # the tiny segmentor with the official SAM2 side (union widths 32 = D)
+    from .test_sam2_hiera_bhf import OFFICIAL_LAYOUT
+    cfg = tiny_cfg().model
+    model = build_tiny(
+        union_encoder=dict(cfg.union_encoder, embed_dims=32),
+        backbone=dict(cfg.backbone, text_dims=32, **OFFICIAL_LAYOUT),
+        decode_head=dict(cfg.decode_head, **dict(OFFICIAL_HEAD, mpg_dims=32)))
+    last = model.backbone.adapters[max(model.backbone.adapters, key=int)]
+    assert not last.text_out.weight.requires_grad
+    data = model.data_preprocessor(demo_batch(2), True)
+    losses = model(**data, mode='loss')
+    assert {k
+            for k in losses if k.startswith('decode.loss')} == {
+                'decode.loss_ce', 'decode.loss_dice', 'decode.loss_boundary'
+            }
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    for name, param in model.named_parameters():
+        if param.requires_grad:  # DDP needs a gradient for each
+            assert param.grad is not None, name

@@ -2,7 +2,9 @@
 import pytest
 import torch
 from mmengine.optim import OptimWrapper
+from mmengine.structures import PixelData
 
+from rs2sam2_mmseg.evaluation import ReferSegMetric
 from .utils import build_tiny, demo_batch
 
 
@@ -180,7 +182,92 @@ def test_single_region_keeps_one_region_per_prediction():
 @pytest.mark.parametrize('test_cfg, error, match', [
     (dict(single_regoin=True), KeyError, 'single_regoin'),
     (dict(mode='slide'), ValueError, "'whole'"),
+    (dict(pred_scale=1024), ValueError, 'pred_scale'),
 ])
 def test_bad_test_cfg_is_a_clear_error(test_cfg, error, match):
     with pytest.raises(error, match=match):
         build_tiny(test_cfg=test_cfg)
+
+
+def _with_union_img(batch, size=64, seed=1):
+    gen = torch.Generator().manual_seed(seed)
+    for sample in batch['data_samples']:
+        sample.union_img = PixelData(
+            data=torch.randint(0, 256, (3, size, size), generator=gen,
+                               dtype=torch.uint8))
+    return batch
+
+
+def test_preprocessor_normalises_union_img_like_the_image():
+    model = build_tiny()
+    batch = _with_union_img(demo_batch(2))
+    raw = [s.union_img.data.clone() for s in batch['data_samples']]
+    data = model.data_preprocessor(batch, True)
+    for sample, img in zip(data['data_samples'], raw):
+        # BGR -> RGB, then SAM2's (ImageNet) mean / std
+        pixel = img[[2, 1, 0], 5, 7].float()
+        expected = (pixel - torch.tensor([123.675, 116.28, 103.53])) / \
+            torch.tensor([58.395, 57.12, 57.375])
+        torch.testing.assert_close(sample.union_img.data[:, 5, 7], expected)
+        assert sample.union_img.shape == (64, 64)
+
+
+def test_union_img_reaches_the_union_encoder():
+    torch.manual_seed(0)
+    model = build_tiny().eval()
+    seen = []
+    forward = model.union_encoder.forward
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get('union_inputs'))
+        return forward(*args, **kwargs)
+
+    model.union_encoder.forward = spy
+    with torch.no_grad():
+        plain = model(**model.data_preprocessor(demo_batch(2), False),
+                      mode='tensor')
+        data = model.data_preprocessor(_with_union_img(demo_batch(2)), False)
+        union = model(**data, mode='tensor')
+    assert seen[0] is None
+    assert torch.equal(
+        seen[1],
+        torch.stack([s.union_img.data for s in data['data_samples']]))
+    assert not torch.allclose(plain, union)
+    batch = _with_union_img(demo_batch(2))
+    del batch['data_samples'][1].union_img
+    with pytest.raises(ValueError, match=r"\['1'\] have no union_img"):
+        model(**model.data_preprocessor(batch, False), mode='tensor')
+
+
+def test_pred_scale_input_thresholds_at_the_input_once():
+    # the official protocol: logits -> S x S, threshold there, no resize
+    model = build_tiny(test_cfg=dict(mode='whole', pred_scale='input'))
+    model.eval()
+    logits = torch.randn(
+        2, 1, 24, 24, generator=torch.Generator().manual_seed(0))
+    model._forward = lambda inputs, data_samples: logits
+    batch = demo_batch(2, ori_shape=(150, 120), size=96)
+    with torch.no_grad():
+        results = model(**model.data_preprocessor(batch, False),
+                        mode='predict')
+    upsampled = torch.nn.functional.interpolate(
+        logits, (96, 96), mode='bilinear', align_corners=False)
+    threshold = model.decode_head.threshold
+    for result, up in zip(results, upsampled):
+        assert result.pred_sem_seg.shape == (96, 96)
+        assert result.ori_shape == (150, 120)  # the metainfo is untouched
+        assert torch.equal(result.pred_sem_seg.data,
+                           (up.sigmoid() > threshold).to(up))
+        # the metric at eval_scale=96 scores this very mask (the GT alone
+        # is resized)
+        metric = ReferSegMetric(eval_scale=96)
+        metric.process({}, [result.to_dict()])
+        pred = result.pred_sem_seg.data
+        gt = result.gt_sem_seg.data
+        assert (metric.results[0]['I'], metric.results[0]['U']) == (
+            int((pred.bool() & gt.bool()).sum()),
+            int((pred.bool() | gt.bool()).sum()))
+    padded = demo_batch(1, ori_shape=(150, 120), size=96)
+    padded['inputs'][0] = padded['inputs'][0][:, :, :77]
+    with pytest.raises(ValueError, match='Resize\\(keep_ratio=False\\)'):
+        model(**model.data_preprocessor(padded, False), mode='predict')

@@ -1,6 +1,7 @@
 """Random black boxes painted over the image (RRSIS-D augmentation)."""
+import zlib
 from numbers import Real
-from typing import Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -35,9 +36,21 @@ class RandomBoxErase(BaseTransform):
     untouched, so the model learns to segment partly occluded objects.
     Randomness comes from ``np.random`` (seeded per worker by mmengine).
 
+    With ``subset_seed`` set, whether a sample is erased no longer changes
+    from one epoch to the next: a fixed subset of the refs, each ref_id in
+    it with probability ``prob`` (decided once from ``subset_seed`` and the
+    ref_id), is erased every time it is loaded, with new boxes each time.
+    This is the official RS2-SAM2 RRSIS-D recipe
+    (``data/dataset_refer_bert.py``: 20% of the refs drawn once, 20-60
+    black 32 px boxes), applied there to the ORIGINAL image: put this
+    transform before the resizes. (The official code draws exactly
+    ``int(0.2 * num_refs)`` refs; here the subset size is binomial around
+    it.)
+
     Required Keys:
 
     - img
+    - ref_id (with ``subset_seed``)
 
     Modified Keys:
 
@@ -51,13 +64,17 @@ class RandomBoxErase(BaseTransform):
             Defaults to (32, 32).
         fill (float | Sequence[float]): Fill value, one per channel or one
             for all. Defaults to 0.
+        subset_seed (int, optional): Erase a fixed subset of the refs (see
+            above) instead of each sample with probability ``prob`` on
+            each call. Defaults to None.
     """
 
     def __init__(self,
                  prob: float = 0.2,
                  num_boxes: Union[int, Tuple[int, int]] = (20, 60),
                  box_size: Union[int, Tuple[int, int]] = (32, 32),
-                 fill: Union[float, Sequence[float]] = 0) -> None:
+                 fill: Union[float, Sequence[float]] = 0,
+                 subset_seed: Optional[int] = None) -> None:
         if not isinstance(prob, Real) or isinstance(prob, bool) or \
                 not 0 <= prob <= 1:
             raise ValueError(f'prob must be a number in [0, 1], got {prob!r}')
@@ -75,9 +92,39 @@ class RandomBoxErase(BaseTransform):
                 for v in fills):
             raise ValueError('fill must be a number or a sequence of numbers, '
                              f'got {fill!r}')
+        if subset_seed is not None and (not isinstance(subset_seed, int)
+                                        or isinstance(subset_seed, bool)
+                                        or subset_seed < 0):
+            raise ValueError('subset_seed must be None or an int >= 0, got '
+                             f'{subset_seed!r}')
         self.prob = prob
         self.fill = fill
         self.num_fill = len(fills)
+        self.subset_seed = subset_seed
+
+    def in_subset(self, ref_id: Union[int, str]) -> bool:
+        """Whether ``ref_id`` belongs to the fixed subset of ``subset_seed``.
+
+        Args:
+            ref_id (int | str): The ref (its ``str()`` is hashed).
+
+        Returns:
+            bool: True for about a ``prob`` share of the refs.
+        """
+        key = zlib.crc32(str(ref_id).encode('utf-8'))
+        return bool(
+            np.random.default_rng([self.subset_seed, key]).random() <
+            self.prob)
+
+    def _erase(self, results: dict) -> bool:
+        """Decide whether this sample is erased now."""
+        if self.subset_seed is None:
+            return np.random.rand() < self.prob
+        if 'ref_id' not in results:
+            raise KeyError(
+                f'RandomBoxErase(subset_seed={self.subset_seed}): the sample '
+                f'{results.get("img_path")} has no "ref_id"')
+        return self.in_subset(results['ref_id'])
 
     def transform(self, results: dict) -> dict:
         """Paint the boxes with probability ``prob``.
@@ -89,7 +136,7 @@ class RandomBoxErase(BaseTransform):
         Returns:
             dict: ``results`` with the erased image.
         """
-        if np.random.rand() >= self.prob:
+        if not self._erase(results):
             return results
         img = results['img'].copy()
         height, width = img.shape[:2]
@@ -111,4 +158,4 @@ class RandomBoxErase(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(prob={self.prob}, '
                 f'num_boxes={self.num_boxes}, box_size={self.box_size}, '
-                f'fill={self.fill})')
+                f'fill={self.fill}, subset_seed={self.subset_seed})')

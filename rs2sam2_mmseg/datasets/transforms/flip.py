@@ -2,6 +2,7 @@
 import re
 from typing import Dict, Pattern, Tuple
 
+import mmcv
 from mmcv.transforms import RandomFlip
 
 from mmseg.registry import TRANSFORMS
@@ -65,8 +66,9 @@ def flip_text(text: str, direction: str) -> str:
 class ReferringRandomFlip(RandomFlip):
     """:class:`mmcv.transforms.RandomFlip` that also flips the sentence.
 
-    Image and ``gt_seg_map`` are flipped exactly as by ``RandomFlip``; when a
-    flip happens, ``results['text']`` is rewritten by :func:`flip_text`
+    Image and ``gt_seg_map`` are flipped exactly as by ``RandomFlip``, the
+    union encoder's image ``union_img`` (:class:`UnionImageResize`) with them;
+    when a flip happens, ``results['text']`` is rewritten by :func:`flip_text`
     (horizontal: left/right, leftmost/rightmost; vertical: top/bottom,
     upper/lower, topmost/bottommost, uppermost/lowermost, above/below;
     diagonal: both).
@@ -78,11 +80,12 @@ class ReferringRandomFlip(RandomFlip):
 
     - img
     - gt_seg_map (optional)
+    - union_img (optional)
     - text (optional)
 
     Modified Keys:
 
-    - img, gt_seg_map, text
+    - img, gt_seg_map, union_img, text
 
     Added Keys:
 
@@ -98,12 +101,15 @@ class ReferringRandomFlip(RandomFlip):
     """
 
     def _flip(self, results: dict) -> None:
-        """Flip image and GT (``RandomFlip``), then the sentence.
+        """Flip image and GT (``RandomFlip``), union image and sentence.
 
         Args:
             results (dict): The sample; ``flip_direction`` is set.
         """
         super()._flip(results)
+        if 'union_img' in results:
+            results['union_img'] = mmcv.imflip(
+                results['union_img'], direction=results['flip_direction'])
         if 'text' in results:
             results['text'] = flip_text(results['text'],
                                         results['flip_direction'])

@@ -1,6 +1,10 @@
 """Pack a referring sample: image, GT mask and the sentence as metainfo."""
 from typing import Sequence
 
+import numpy as np
+import torch
+from mmengine.structures import PixelData
+
 from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import TRANSFORMS
 
@@ -17,10 +21,12 @@ class PackReferSegInputs(PackSegInputs):
     The output is ``dict(inputs, data_samples)`` as with ``PackSegInputs``:
     ``inputs`` is the (C, H, W) image tensor, ``data_samples`` a
     ``SegDataSample`` with ``gt_sem_seg`` (1, H, W) when ``gt_seg_map`` is
-    present. Its metainfo holds the available ``meta_keys``; by default
-    mmseg's (``img_path``, ``seg_map_path``, ``ori_shape`` (h, w),
-    ``img_shape`` (h, w), ``pad_shape``, ``scale_factor`` (w, h), ``flip``,
-    ``flip_direction``, ``reduce_zero_label``) plus:
+    present, and ``union_img`` (3, S, S) uint8, the union encoder's own image
+    (:class:`UnionImageResize`), when ``union_img`` is. Its metainfo holds the
+    available ``meta_keys``; by default mmseg's (``img_path``,
+    ``seg_map_path``, ``ori_shape`` (h, w), ``img_shape`` (h, w),
+    ``pad_shape``, ``scale_factor`` (w, h), ``flip``, ``flip_direction``,
+    ``reduce_zero_label``) plus:
 
     - ``text`` (str): the referring sentence, read by the model as
       ``data_sample.metainfo['text']``; required, a sample without it
@@ -51,4 +57,9 @@ class PackReferSegInputs(PackSegInputs):
             raise KeyError('PackReferSegInputs: the sample '
                            f'{results.get("img_path")} has no "text" (the '
                            'referring sentence)')
-        return super().transform(results)
+        packed = super().transform(results)
+        if 'union_img' in results:
+            img = np.ascontiguousarray(results['union_img'].transpose(2, 0, 1))
+            packed['data_samples'].union_img = PixelData(
+                data=torch.from_numpy(img))
+        return packed

@@ -77,7 +77,8 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
         zero_init (bool): Zero-initialise the adapters' output layers
             (ours). Defaults to True.
         with_gate (bool): The post-trunk :class:`TextVisualGate` (ours;
-            ``gate`` is None without it). Defaults to True.
+            ``gate`` is None without it, and the last adapter's text update,
+            which then reaches nothing, is frozen). Defaults to True.
         freeze_image_encoder (bool): Keep SAM2's encoder frozen (the
             RS2-SAM2 recipe; the CPU demo keeps even its random init
             frozen). False fine-tunes it too. Defaults to True.
@@ -118,8 +119,8 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
         blocks = self.image_encoder.trunk.blocks
         if adapter_blocks == 'all':
             adapter_blocks = range(len(blocks))
-        elif isinstance(adapter_blocks, str) or any(
-                not 0 <= i < len(blocks) for i in adapter_blocks):
+        elif isinstance(adapter_blocks, str) or any(not 0 <= i < len(blocks)
+                                                    for i in adapter_blocks):
             raise ValueError(
                 f"adapter_blocks must be 'all' or indices in [0, "
                 f'{len(blocks)}) for {sam2_cfg}; got {adapter_blocks!r}')
@@ -141,6 +142,13 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
         self.first_adapted = min(map(int, self.adapters), default=len(blocks))
         self.gate = TextVisualGate(self.image_encoder.neck.d_model, text_dims,
                                    gate_heads) if with_gate else None
+        if self.gate is None and len(self.adapters):
+            # nothing reads the text the last adapter updates (as in the
+            # official code): freeze that update, so every trainable
+            # parameter gets a gradient (which DDP requires)
+            last = self.adapters[max(self.adapters, key=int)]
+            last.text_to_vision.requires_grad_(False)
+            last.text_out.requires_grad_(False)
 
     def load_sam2_weights(self, state_dict: Dict[str, Tensor],
                           source: str) -> Dict[str, List[str]]:
@@ -219,7 +227,7 @@ class SAM2HieraBHF(SAM2WeightsMixin, BaseModule):
     def _collect(self, index: int, x: Tensor, outputs: List[Tensor]) -> Tensor:
         """Keep block ``index``'s output if it ends a stage (as Hiera)."""
         trunk = self.image_encoder.trunk
-        if index == trunk.stage_ends[-1] or (index in trunk.stage_ends and
-                                             trunk.return_interm_layers):
+        if index == trunk.stage_ends[-1] or (index in trunk.stage_ends
+                                             and trunk.return_interm_layers):
             outputs.append(x.permute(0, 3, 1, 2))  # (B, C, H, W)
         return x

@@ -304,8 +304,8 @@ class UnionEncoder(BaseModule):
     def forward(self,
                 inputs: Tensor,
                 texts: List[str],
-                sample_names: Optional[List[str]] = None
-                ) -> Dict[str, Tensor]:
+                sample_names: Optional[List[str]] = None,
+                union_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Encode images and sentences jointly.
 
         Args:
@@ -313,6 +313,10 @@ class UnionEncoder(BaseModule):
             texts (list[str]): B referring expressions.
             sample_names (list[str], optional): For messages. Defaults to
                 None.
+            union_inputs (Tensor, optional): (B, 3, h, w) images normalised
+                as ``inputs``, made for this encoder by the data pipeline
+                (``UnionImageResize``); used instead of ``inputs`` when
+                given. Defaults to None.
 
         Returns:
             dict[str, Tensor]:
@@ -328,7 +332,8 @@ class UnionEncoder(BaseModule):
         """
         ids, real = self.tokenize(texts, sample_names)
         length = int(real.sum(1).max())
-        image = inputs * self.renorm_scale + self.renorm_shift
+        image = inputs if union_inputs is None else union_inputs
+        image = image * self.renorm_scale + self.renorm_shift
         image = resize_square(image, self.image_size)
         grad = torch.is_grad_enabled()
         with torch.set_grad_enabled(grad and not self.freeze_vision):

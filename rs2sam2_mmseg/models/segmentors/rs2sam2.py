@@ -1,11 +1,13 @@
 """The RS2-SAM2 segmentor."""
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
+import torch
 from mmengine.logging import print_log
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig,
                          OptSampleList, SampleList, add_prefix)
 from torch import Tensor
@@ -15,7 +17,9 @@ from ..utils.param_summary import format_parameter_table, parameter_table
 from ..utils.regions import keep_strongest_region
 
 #: Keys ``test_cfg`` accepts.
-TEST_CFG_KEYS = ('mode', 'single_region')
+TEST_CFG_KEYS = ('mode', 'single_region', 'pred_scale')
+#: Values of ``test_cfg.pred_scale``.
+PRED_SCALES = ('original', 'input')
 
 
 @MODELS.register_module()
@@ -33,7 +37,9 @@ class RS2SAM2(BaseSegmentor):
                          inputs)            (B, 1, S, S) with its refiner
           loss():    decode_head.loss (keys prefixed 'decode.')
           predict(): logits resized to S, padding cropped, resized to each
-                     sample's ori_shape; pred_sem_seg = sigmoid > threshold
+                     sample's ori_shape (or kept at S x S with
+                     test_cfg.pred_scale='input');
+                     pred_sem_seg = sigmoid > threshold
                      (with test_cfg.single_region: only its connected
                      region of largest summed squared probability)
 
@@ -62,11 +68,15 @@ class RS2SAM2(BaseSegmentor):
         train_cfg (OptConfigType): Unused, kept for the mmseg contract.
             Defaults to None.
         test_cfg (OptConfigType): ``mode`` (only ``'whole'``: whole-image
-            inference) and ``single_region`` (bool): keep only the
+            inference), ``single_region`` (bool): keep only the
             8-connected region of each predicted mask with the largest
             summed squared probability, for data where every expression
-            names one connected object. Defaults to None (whole, every
-            region kept).
+            names one connected object, and ``pred_scale``: 'original'
+            (predictions at each sample's ``ori_shape``) or 'input' (at the
+            S x S model input, thresholded there and never resized: the
+            official RS2-SAM2 protocol, with images stretched to S by the
+            pipeline and ``ReferSegMetric(eval_scale=S)``). Defaults to
+            None (whole, every region kept, original scale).
         data_preprocessor (OptConfigType): Defaults to None.
         init_cfg (OptMultiConfig): Defaults to None.
     """
@@ -93,15 +103,15 @@ class RS2SAM2(BaseSegmentor):
         self.out_channels = self.decode_head.out_channels
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
-        self.single_region = self._parse_test_cfg(test_cfg)
+        self.single_region, self.pred_scale = self._parse_test_cfg(test_cfg)
         print_log(
             'RS2SAM2 parameters:\n' +
             format_parameter_table(parameter_table(self, depth=2)),
             logger='current')
 
     @staticmethod
-    def _parse_test_cfg(test_cfg: OptConfigType) -> bool:
-        """Check ``test_cfg`` and return its ``single_region`` switch."""
+    def _parse_test_cfg(test_cfg: OptConfigType) -> Tuple[bool, str]:
+        """Check ``test_cfg``; return ``single_region`` and ``pred_scale``."""
         test_cfg = test_cfg or {}
         unknown = sorted(set(test_cfg) - set(TEST_CFG_KEYS))
         if unknown:
@@ -111,7 +121,11 @@ class RS2SAM2(BaseSegmentor):
             raise ValueError("RS2SAM2 only infers on the whole image: "
                              f"test_cfg.mode must be 'whole', got "
                              f"{test_cfg['mode']!r}.")
-        return bool(test_cfg.get('single_region', False))
+        pred_scale = test_cfg.get('pred_scale', 'original')
+        if pred_scale not in PRED_SCALES:
+            raise ValueError(f'RS2SAM2 test_cfg.pred_scale must be one of '
+                             f'{PRED_SCALES}, got {pred_scale!r}.')
+        return bool(test_cfg.get('single_region', False)), pred_scale
 
     @staticmethod
     def _texts(data_samples: OptSampleList) -> Tuple[List[str], List[str]]:
@@ -133,14 +147,39 @@ class RS2SAM2(BaseSegmentor):
             names.append(name)
         return texts, names
 
+    @staticmethod
+    def _union_inputs(data_samples: SampleList,
+                      names: List[str]) -> Optional[Tensor]:
+        """The samples' ``union_img`` stacked, or None when they have none.
+
+        Returns:
+            Tensor, optional: (B, 3, s, s), normalised by the data
+            preprocessor.
+        """
+        has = ['union_img' in sample for sample in data_samples]
+        if not any(has):
+            return None
+        if not all(has):
+            missing = [name for name, ok in zip(names, has) if not ok]
+            raise ValueError(
+                f'Samples {missing[:5]} have no union_img while others of '
+                'the batch do: use UnionImageResize in every pipeline.')
+        return torch.stack([sample.union_img.data for sample in data_samples])
+
     def extract_feat(self,
                      inputs: Tensor,
                      data_samples: OptSampleList = None) -> Tuple[dict, dict]:
         """Union encoder then language-adapted SAM2 image encoder.
 
+        The union encoder gets ``union_inputs=``, the stacked
+        ``data_sample.union_img`` (its own image, made from the original
+        by the pipeline), when the samples carry one; else it makes its
+        input from ``inputs``.
+
         Args:
             inputs (Tensor): (B, 3, S, S), normalised for SAM2.
-            data_samples (list[SegDataSample]): With ``metainfo['text']``.
+            data_samples (list[SegDataSample]): With ``metainfo['text']``
+                and optionally ``union_img`` (3, s, s).
 
         Returns:
             tuple[dict, dict]: Backbone features and union encoder output;
@@ -149,7 +188,12 @@ class RS2SAM2(BaseSegmentor):
             side.
         """
         texts, names = self._texts(data_samples)
-        union_out = self.union_encoder(inputs, texts, names)
+        union_inputs = self._union_inputs(data_samples, names)
+        if union_inputs is None:
+            union_out = self.union_encoder(inputs, texts, names)
+        else:
+            union_out = self.union_encoder(
+                inputs, texts, names, union_inputs=union_inputs)
         if self.union_grad_scale == 1:
             return self.backbone(inputs, union_out), union_out
         scaled = scale_grad_dict(union_out, self.union_grad_scale)
@@ -198,9 +242,10 @@ class RS2SAM2(BaseSegmentor):
 
         Returns:
             list[SegDataSample]: With ``seg_logits`` (sigmoid, (1, H, W))
-            and ``pred_sem_seg`` (0/1, (1, H, W)) at ``ori_shape``, flips
-            of the input undone ('horizontal', 'vertical' and, unlike
-            mmseg, 'diagonal').
+            and ``pred_sem_seg`` (0/1, (1, H, W)) at ``ori_shape`` (at
+            (S, S) with ``test_cfg.pred_scale='input'``), flips of the
+            input undone ('horizontal', 'vertical' and, unlike mmseg,
+            'diagonal').
         """
         logits = self._forward(inputs, data_samples)
         logits = resize(
@@ -219,7 +264,7 @@ class RS2SAM2(BaseSegmentor):
         for sample, flipped in zip(data_samples or [], diagonal):
             if flipped:
                 sample.set_metainfo(dict(flip_direction='horizontal'))
-        results = self.postprocess_result(logits, data_samples)
+        results = self._postprocess(logits, data_samples)
         for sample, flipped in zip(results, diagonal):
             if flipped:
                 sample.set_metainfo(dict(flip_direction='diagonal'))
@@ -231,6 +276,41 @@ class RS2SAM2(BaseSegmentor):
                 pred[0] = keep_strongest_region(sample.seg_logits.data[0],
                                                 pred[0])
         return results
+
+    def _postprocess(self, logits: Tensor,
+                     data_samples: OptSampleList) -> SampleList:
+        """``postprocess_result`` at ``ori_shape`` or at the input scale.
+
+        Args:
+            logits (Tensor): (B, 1, S, S) mask logits.
+            data_samples (list[SegDataSample], optional): The samples.
+
+        Returns:
+            list[SegDataSample]: The samples with their predictions.
+        """
+        if self.pred_scale == 'original' or not data_samples:
+            return self.postprocess_result(logits, data_samples)
+        # the same steps (flip undone, sigmoid, threshold) on views whose
+        # ori_shape is the input: the resize to it is the identity
+        views = []
+        for sample in data_samples:
+            if any(sample.metainfo.get('img_padding_size', ())):
+                raise ValueError(
+                    f"RS2SAM2 test_cfg.pred_scale='input': the image "
+                    f'{sample.metainfo.get("img_path")} was padded to the '
+                    'model input; stretch it with Resize(keep_ratio=False) '
+                    'to the input size.')
+            views.append(
+                SegDataSample(
+                    metainfo=dict(
+                        sample.metainfo, ori_shape=tuple(logits.shape[-2:]))))
+        for sample, view in zip(data_samples,
+                                self.postprocess_result(logits, views)):
+            sample.set_data(
+                dict(
+                    seg_logits=view.seg_logits,
+                    pred_sem_seg=view.pred_sem_seg))
+        return data_samples
 
     def _forward(self,
                  inputs: Tensor,

@@ -78,4 +78,35 @@ def test_arguments_validated(kwargs, match):
 def test_repr():
     assert repr(RandomBoxErase()) == (
         'RandomBoxErase(prob=0.2, num_boxes=(20, 60), box_size=(32, 32), '
-        'fill=0)')
+        'fill=0, subset_seed=None)')
+
+
+def test_subset_seed_erases_a_fixed_subset_of_refs_every_time():
+    transform = RandomBoxErase(
+        prob=0.2, num_boxes=(20, 60), box_size=32, subset_seed=0)
+    subset = [ref_id for ref_id in range(1000) if transform.in_subset(ref_id)]
+    # pinned: the subset of seed 0 (about 20% of the refs)
+    assert len(subset) == 200
+    assert subset[:5] == [3, 4, 12, 16, 19]
+    other = RandomBoxErase(prob=0.2, subset_seed=1)
+    assert subset != [r for r in range(1000) if other.in_subset(r)]
+    np.random.seed(0)
+    for ref_id, erased in ((subset[0], True), (0, False)):
+        boxes = set()
+        for _ in range(3):
+            sample = dict(_sample(800, 800), ref_id=ref_id)
+            black = (transform(sample)['img'] == 0).all(axis=2)
+            assert black.any() == erased
+            boxes.add(black.tobytes())
+        # new boxes on every load of an erased ref
+        assert len(boxes) == (3 if erased else 1)
+
+
+def test_subset_seed_needs_the_ref_id():
+    with pytest.raises(KeyError, match='ref_id'):
+        RandomBoxErase(subset_seed=0)(_sample())
+
+
+def test_subset_seed_must_be_a_non_negative_int():
+    with pytest.raises(ValueError, match='subset_seed'):
+        RandomBoxErase(subset_seed=-1)

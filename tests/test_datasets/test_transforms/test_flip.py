@@ -39,7 +39,12 @@ def test_diagonal_swaps_both_in_one_pass():
 def _sample():
     img = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
     gt = np.array([[1, 0, 0], [1, 1, 0]], np.uint8)
-    return dict(img=img, gt_seg_map=gt, text='the car at the top left')
+    union_img = img[:, :2] + 100  # a resized copy of its own size
+    return dict(
+        img=img,
+        gt_seg_map=gt,
+        union_img=union_img,
+        text='the car at the top left')
 
 
 @pytest.mark.parametrize('direction,axis,text', [
@@ -55,6 +60,8 @@ def test_flips_image_gt_and_text(direction, axis, text):
     np.testing.assert_array_equal(results['img'], np.flip(sample['img'], axis))
     np.testing.assert_array_equal(results['gt_seg_map'],
                                   np.flip(sample['gt_seg_map'], axis))
+    np.testing.assert_array_equal(results['union_img'],
+                                  np.flip(sample['union_img'], axis))
     assert results['text'] == text
     assert results['flip'] is True
     assert results['flip_direction'] == direction

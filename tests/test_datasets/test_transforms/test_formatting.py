@@ -48,6 +48,17 @@ def test_packs_text_ids_and_gt():
     assert sample.gt_sem_seg.data.dtype == torch.int64
 
 
+def test_packs_the_union_image_channels_first():
+    results = _results()
+    union_img = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    results['union_img'] = union_img
+    sample = PackReferSegInputs()(results)['data_samples']
+    assert sample.union_img.data.dtype == torch.uint8
+    np.testing.assert_array_equal(sample.union_img.data.numpy(),
+                                  union_img.transpose(2, 0, 1))
+    assert 'union_img' not in PackReferSegInputs()(_results())['data_samples']
+
+
 def test_optional_ids_may_be_absent():
     results = _results()
     del results['ann_id'], results['category']
