@@ -15,9 +15,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from rs2sam2_mmseg.utils import (LAYOUTS, OFFICIAL_LAYOUT, CheckpointError,
-                                 check_complete, match_state_dict,
-                                 model_state_for_config, read_checkpoint)
+from rs2sam2_mmseg.utils import (BEIT3_LAYOUT, LAYOUTS, OFFICIAL_LAYOUT,
+                                 CheckpointError, check_complete,
+                                 match_state_dict, model_state_for_config,
+                                 read_checkpoint)
 from ..test_models.utils import REPO
 
 OFFICIAL_KEYS = osp.join(
@@ -140,3 +141,25 @@ def test_zero_to_fp32_layout(tmp_path):
     layout, state = read_checkpoint(path, OFFICIAL_LAYOUT)
     assert layout is OFFICIAL_LAYOUT
     assert sorted(state) == ['meo_linear.bias', 'visual_model.no_mem_embed']
+
+
+def test_beit3_unilm_layout(tmp_path):
+    """unilm's BEiT-3 checkpoints (the union encoder's ``pretrained``)."""
+    path = str(tmp_path / 'beit3_large_patch16_224.pth')
+    torch.save(
+        dict(
+            model={
+                'beit3.text_embed.weight': torch.ones(3, 2),
+                'beit3.encoder.layer_norm.B.bias': torch.ones(2)
+            }), path)
+    layout, state = read_checkpoint(path)
+    assert layout is BEIT3_LAYOUT
+    assert [layout.target(k) for k in state] == [
+        'union_encoder.beit3.text_embed.weight',
+        'union_encoder.beit3.encoder.layer_norm.B.bias'
+    ]
+    with pytest.raises(
+            CheckpointError,
+            match='holds BEiT-3 .unilm. keys .2 of 2., not '
+            'RS2-SAM2 official ones'):
+        read_checkpoint(path, OFFICIAL_LAYOUT)
