@@ -34,9 +34,59 @@ def test_every_config_loads(path):
 
 
 def test_paper_configs_recipe():
+    # the official code: train.py, args.py, fine.sh / fine_rs.sh
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py'))
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.dtype == 'bfloat16'
+    assert cfg.optim_wrapper.optimizer == dict(
+        type='AdamW', lr=5e-5, betas=(0.9, 0.999), weight_decay=0.01)
+    assert 'clip_grad' not in cfg.optim_wrapper
+    assert cfg.optim_wrapper.paramwise_cfg.custom_keys == {
+        key: dict(lr_mult=2.)  # 1e-4 for the official lr_bifit_names
+        for key in ('backbone.adapters', 'decode_head.text_fusion',
+                    'decode_head.mpg')
+    }
+    assert cfg.train_cfg.max_epochs == 40
+    # x0.1 after the official epoch index 49: never within 40 epochs
+    assert cfg.param_scheduler == [
+        dict(type='MultiStepLR', by_epoch=True, milestones=[50], gamma=0.1)
+    ]
+    assert cfg.train_dataloader.batch_size == 1  # x 8 GPUs
+    assert cfg.default_hooks.checkpoint.save_best == 'mIoU+oIoU'
+    assert cfg.model.union_encoder.type == 'BEiT3UnionEncoder'
+    assert cfg.model.union_encoder.arch == 'large'
+    assert cfg.model.backbone.sam2_cfg == 'sam2_hiera_l'
+    assert cfg.model.decode_head.loss_pseudo is None
+    assert cfg.model.data_preprocessor.size == (1024, 1024)
+    # the official evaluation protocol
+    assert cfg.model.test_cfg.pred_scale == 'input'
+    assert cfg.test_evaluator == dict(type='ReferSegMetric', eval_scale=1024)
+    assert cfg.test_dataloader.batch_size == 1
+    train = cfg.train_dataloader.dataset
+    assert (train.text_field, train.sample_per) == ('raw', 'ref')
+    assert cfg.test_dataloader.dataset.text_field == 'raw'
+    steps = [step.type for step in train.pipeline]
+    assert steps == [
+        'LoadImageFromFile', 'LoadReferringAnnotations', 'RandomRefSentence',
+        'RandomBoxErase', 'UnionImageResize', 'Resize', 'PackReferSegInputs'
+    ]
+    assert train.pipeline[3].subset_seed is not None
+    assert train.pipeline[5].keep_ratio is False
+    assert train.pipeline[5].backend == 'pillow'
+    refsegrs = Config.fromfile(
+        osp.join(REPO, 'configs', 'rs2sam2_refsegrs.py'))
+    assert refsegrs.train_cfg.max_epochs == 60
+    assert refsegrs.param_scheduler == cfg.param_scheduler
+    assert refsegrs.train_dataloader.dataset.type == 'RefSegRSDataset'
+    assert [step.type for step in refsegrs.train_dataloader.dataset.pipeline
+            ] == [s for s in steps if s not in ('RandomRefSentence',
+                                                 'RandomBoxErase')]
+    assert refsegrs.test_dataloader.dataset.split == 'test'
+
+
+def test_openclip_configs_recipe():
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 'rs2sam2_openclip_rrsisd.py'))
     assert cfg.optim_wrapper.optimizer.lr == 5e-5
     mults = {k: v['lr_mult']
              for k, v in cfg.optim_wrapper.paramwise_cfg.custom_keys.items()}
@@ -46,27 +96,36 @@ def test_paper_configs_recipe():
     assert cfg.model.backbone.sam2_cfg == 'sam2.1_hiera_l'
     assert cfg.model.union_encoder.model_name == 'ViT-L-14'
     assert cfg.model.union_encoder.image_size == 224
-    assert cfg.model.data_preprocessor.size == (1024, 1024)
     refsegrs = Config.fromfile(
-        osp.join(REPO, 'configs', 'rs2sam2_refsegrs.py'))
+        osp.join(REPO, 'configs', 'rs2sam2_openclip_refsegrs.py'))
     assert refsegrs.train_cfg.max_epochs == 60
     assert refsegrs.param_scheduler[0].milestones == [50]
 
 
 def test_top_level_checkpoint_variables_reach_the_model():
     cfg = load_config(
-        osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py'),
+        osp.join(REPO, 'configs', 'rs2sam2_openclip_rrsisd.py'),
         dict(sam2_checkpoint='/ckpt/sam2.pt', clip_checkpoint='/ckpt/c.bin'))
     assert cfg.model.backbone.sam2_checkpoint == '/ckpt/sam2.pt'
     assert cfg.model.decode_head.sam2_checkpoint == '/ckpt/sam2.pt'
     assert cfg.model.union_encoder.pretrained == '/ckpt/c.bin'
+    paper = load_config(
+        osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py'),
+        {'sam2_checkpoint': '/ckpt/sam2.pt',
+         'model.union_encoder.pretrained': '/ckpt/beit3.pth',
+         'model.union_encoder.spm_file': '/ckpt/beit3.spm'})
+    assert paper.model.backbone.sam2_checkpoint == '/ckpt/sam2.pt'
+    assert paper.model.decode_head.sam2_checkpoint == '/ckpt/sam2.pt'
+    assert paper.model.union_encoder.pretrained == '/ckpt/beit3.pth'
+    assert paper.model.union_encoder.spm_file == '/ckpt/beit3.spm'
     with pytest.raises(FileNotFoundError, match='nope.py'):
         load_config(osp.join(REPO, 'configs', 'nope.py'))
 
 
-def test_paper_scale_model_builds_and_reports_parameters(capsys):
+def test_openclip_model_builds_at_paper_scale_and_reports_parameters(capsys):
     init_default_scope('mmseg')
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 'rs2sam2_openclip_rrsisd.py'))
     model = MODELS.build(cfg.model)
     rows = {name: (total, train)
             for name, total, train in parameter_table(model)}

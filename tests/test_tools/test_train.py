@@ -90,7 +90,8 @@ def test_train_standalone_config(tmp_path, synthetic):
 
 @pytest.mark.parametrize(
     'config',
-    ['rs2sam2_rrsisd.py', 'rs2sam2_refsegrs.py', 'rs2sam2_tiny_synthetic.py'])
+    ['rs2sam2_rrsisd.py', 'rs2sam2_refsegrs.py', 'rs2sam2_openclip_rrsisd.py',
+     'rs2sam2_tiny_synthetic.py'])
 def test_train_configs_wiring(monkeypatch, tmp_path, config):
     """The options reach the Runner's config (the Runner is a stub)."""
     seen = []

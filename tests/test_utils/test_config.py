@@ -16,6 +16,7 @@ from ..test_models.utils import REPO
 from ..test_tools.utils import TINY_CONFIG
 
 PAPER_CONFIG = osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py')
+OPENCLIP_CONFIG = osp.join(REPO, 'configs', 'rs2sam2_openclip_rrsisd.py')
 no_cuda = pytest.mark.skipif(
     torch.cuda.is_available(), reason='checks the behaviour without CUDA')
 
@@ -29,7 +30,7 @@ def test_load_config(tmp_path):
     with pytest.raises(FileNotFoundError, match='does not exist'):
         load_config(str(tmp_path / 'missing.py'))
     cfg = load_config(
-        PAPER_CONFIG,
+        OPENCLIP_CONFIG,
         dict(
             sam2_checkpoint='sam2.pt',
             clip_checkpoint='clip.bin',

@@ -1,26 +1,14 @@
-# RS2-SAM2 at CPU scale: the same components as rs2sam2.py (union encoder,
-# SAM2 Hiera + BHF, mask prompt generator + SAM2 decoder, boundary loss)
-# with a tiny Hiera built from SAM2's own hiera_t config, tiny open_clip
+# RS2-SAM2 at CPU scale: the same components as rs2sam2_openclip.py (union
+# encoder, SAM2 Hiera + BHF, mask prompt generator + SAM2 decoder, boundary
+# loss) with a tiny Hiera built from SAM2's own hiera_t config, tiny open_clip
 # towers and 96 px input, trained from scratch. Used by the tests and by
 # `make demo`.
-_base_ = ['./rs2sam2.py']
+_base_ = ['./rs2sam2_openclip.py', './sam2_hiera_tiny.py']
 
-sam2_input_size = 96
+sam2_input_size = _base_.sam2_tiny_input_size
 text_dims = 64
 sam2_cfg = 'sam2.1_hiera_t'
-sam2_overrides = dict(
-    image_size=sam2_input_size,
-    image_encoder=dict(
-        trunk=dict(
-            embed_dim=24,
-            num_heads=1,
-            stages=[1, 2, 2, 1],
-            global_att_blocks=[],
-            window_spec=[8, 4, 6, 3]),
-        neck=dict(
-            d_model=32,
-            backbone_channel_list=[192, 96, 48, 24],
-            position_encoding=dict(num_pos_feats=32))))
+sam2_overrides = _base_.sam2_tiny_overrides
 model = dict(
     data_preprocessor=dict(size=(sam2_input_size, sam2_input_size)),
     union_encoder=dict(
@@ -46,6 +34,6 @@ model = dict(
     decode_head=dict(
         sam2_cfg=sam2_cfg,
         sam2_overrides=sam2_overrides,
-        decoder_cfg=dict(mlp_dim=128, num_heads=4, iou_head_hidden_dim=32),
+        decoder_cfg=_base_.sam2_tiny_decoder_cfg,
         text_dims=text_dims,
         mpg_heads=4))

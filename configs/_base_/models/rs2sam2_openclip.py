@@ -1,6 +1,7 @@
-# RS2-SAM2 at paper scale: SAM2.1 Hiera-L image encoder at 1024 px (frozen,
-# BHF adapters in every block), CLIP ViT-L/14 towers at 224 px in the union
-# encoder, mask prompt generator + SAM2 decoder.
+# RS2-SAM2, open_clip variant (ours; the paper model is rs2sam2_beit3.py):
+# SAM2.1 Hiera-L image encoder at 1024 px (frozen, BHF adapters in every
+# block), CLIP ViT-L/14 towers at 224 px in the union encoder, mask prompt
+# generator + SAM2 decoder.
 #
 # Pretrained weights are local files (nothing is downloaded). Set them here
 # or on the command line; tools/train.py, tools/test.py and the inference
