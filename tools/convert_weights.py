@@ -1,13 +1,15 @@
 """Inspect checkpoints against a config's model; merge an init checkpoint.
 
 Reads official SAM2 checkpoints ({"model": ...}), open_clip weights (.pt,
-.bin, .safetensors; custom-text or classic CLIP layout) and rs2sam2
-checkpoints (mmengine, {"state_dict": ...}), maps their keys onto the
-model (see rs2sam2_mmseg.utils.weights) and prints, per model component
-(union_encoder, backbone, decode_head), the matched, missing, unexpected
-and shape-mismatched tensors. With --out the matched tensors of all files
-(later files win) are written as an mmengine checkpoint for load_from or
-tools/test.py.
+.bin, .safetensors; custom-text or classic CLIP layout), unilm BEiT-3
+checkpoints, official RS2-SAM2 checkpoints (save_pretrained directories,
+zero_to_fp32 bins; tools/model_converters/rs2sam2_official_to_mmseg.py
+converts those) and rs2sam2 checkpoints (mmengine, {"state_dict": ...}),
+maps their keys onto the model (see rs2sam2_mmseg.utils.weights) and
+prints, per model component (union_encoder, backbone, decode_head), the
+matched, missing, unexpected and shape-mismatched tensors. With --out the
+matched tensors of all files (later files win) are written as an mmengine
+checkpoint for load_from or tools/test.py.
 
 Example:
     python tools/convert_weights.py configs/rs2sam2_openclip_rrsisd.py \
@@ -37,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         'checkpoints',
         nargs='+',
         metavar='CHECKPOINT',
-        help='SAM2, open_clip or rs2sam2 checkpoint files')
+        help='checkpoint files or save_pretrained directories (SAM2, '
+        'open_clip, BEiT-3, RS2-SAM2 official or rs2sam2)')
     parser.add_argument(
         '--out',
         help='write the merged matched tensors here as an mmengine '

@@ -9,6 +9,7 @@ it suggest loading unsafely.
 import os.path as osp
 import pickle
 import zipfile
+from collections import OrderedDict
 from typing import Any, Dict, List
 
 import torch
@@ -17,8 +18,13 @@ from torch import Tensor, nn
 
 from .errors import UserInputError
 
+StateDict = Dict[str, Tensor]
 #: Most mismatched tensors named in :func:`check_checkpoint_fits`'s error.
 LISTED_MISMATCHES = 3
+#: Key prefixes of training wrappers, removed from every key (in order):
+#: DDP / DeepSpeed's and the official RS2-SAM2 ``ReferFormer``'s, whose
+#: DeepSpeed ``zero_to_fp32`` export has ``module.evf_model.*`` keys.
+WRAPPER_PREFIXES = ('module.', 'evf_model.')
 
 
 def _torch_reason(err: Exception) -> str:
@@ -78,28 +84,36 @@ def checkpoint_meta(checkpoint: str) -> dict:
     return obj.get('meta', {}) if isinstance(obj, dict) else {}
 
 
-def checkpoint_state_dict(obj: Any, path: str) -> Dict[str, Tensor]:
-    """The model tensors of a loaded checkpoint, as mmengine loads them.
+def checkpoint_state_dict(obj: Any, path: str) -> StateDict:
+    """The model tensors of a loaded checkpoint.
 
-    ``obj['state_dict']`` when present, else ``obj``; a ``module.`` prefix
-    (a DDP model's) is dropped.
+    ``obj['model']`` (SAM2, unilm) or ``obj['state_dict']`` (mmengine) when
+    present, else ``obj``; the :data:`WRAPPER_PREFIXES` are removed from
+    every key.
 
     Args:
-        obj (Any): From :func:`load_checkpoint_file`.
+        obj (Any): From :func:`load_checkpoint_file` or safetensors.
         path (str): The file, for errors.
 
     Returns:
-        dict[str, Tensor]: Key -> tensor.
+        dict[str, Tensor]: Key -> tensor, in the file's order.
     """
-    state = obj.get('state_dict', obj) if isinstance(obj, dict) else obj
-    if not isinstance(state, dict) or not all(
-            isinstance(value, Tensor) for value in state.values()):
-        raise UserInputError(f'{path} holds no state dict (expected '
-                             'tensors, directly or under "state_dict")')
-    return {
-        key[len('module.'):] if key.startswith('module.') else key: value
-        for key, value in state.items()
-    }
+    for key in ('model', 'state_dict'):
+        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
+            obj = obj[key]
+            break
+    if not isinstance(obj, dict) or not obj or not all(
+            isinstance(value, Tensor) for value in obj.values()):
+        raise UserInputError(
+            f'{path} holds no state dict (expected tensors, directly or '
+            'under "model" / "state_dict")')
+    state = OrderedDict()
+    for key, value in obj.items():
+        for prefix in WRAPPER_PREFIXES:
+            if key.startswith(prefix):
+                key = key[len(prefix):]
+        state[key] = value
+    return state
 
 
 def checkpoint_mismatches(model_state: Dict[str, Tensor],

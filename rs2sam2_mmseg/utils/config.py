@@ -321,9 +321,17 @@ def changed_recipe(cfg: Config,
             return None
         with open(last) as f:
             checkpoint = f.read().strip()
-        if not osp.isfile(checkpoint):
+        if not osp.exists(checkpoint):
             return f'{last} names {checkpoint!r}, which does not exist'
         source = f'the run in {work_dir}'
+    if osp.isdir(checkpoint):
+        print_log(
+            f'{checkpoint} is a DeepSpeed checkpoint folder: its recipe is '
+            'not compared with the config (only mmengine checkpoint files '
+            'are)',
+            logger='current',
+            level=logging.WARNING)
+        return None
     meta = checkpoint_meta(checkpoint)
     if 'cfg' not in meta:
         return (f'{checkpoint} does not hold the config of its run '

@@ -1,6 +1,6 @@
 """Checkpoint key mapping: inspect foreign weights, merge init checkpoints.
 
-Three checkpoint layouts fill our model (``RS2SAM2``); their keys map onto
+These checkpoint layouts fill our model (``RS2SAM2``); their keys map onto
 ours as follows (:data:`LAYOUTS`, the one place this mapping is written):
 
 .. code-block:: none
@@ -16,6 +16,31 @@ ours as follows (:data:`LAYOUTS`, the one place this mapping is written):
         visual.*              -> union_encoder.visual.*
         text.*                -> union_encoder.text.*
         logit_scale, logit_bias, visual.proj, text.text_projection: ignored
+    unilm BEiT-3 {"model": state_dict} (BEiT3Wrapper keys; training loads
+    it through the union encoder's ``pretrained``)
+        beit3.*               -> union_encoder.beit3.*
+    RS2-SAM2 official (rongfu-dsb/RS2-SAM2 EvfSamModel: a save_pretrained
+    directory, or a zero_to_fp32 bin with module.evf_model.* keys)
+        mm_extractor.beit3.*  -> union_encoder.beit3.*
+        text_feat_linear.*    -> union_encoder.text_proj.*
+        visual_model.image_encoder.trunk.blocks.N.
+            MLP_Adapter.D_fc1 / D_fc2 -> backbone.adapters.N.mlp_adapter.0 / .2
+            Space_Adapter.D_fc1 / D_fc2 -> backbone.adapters.N.down / up
+            Space_Adapter.text_in_linear / text_out_linear
+                                      -> backbone.adapters.N.text_in / text_out
+            Space_Adapter.vlfusion_module.multihead_attn
+                                      -> backbone.adapters.N.vision_to_text
+            Space_Adapter.lvfusion_module.multihead_attn
+                                      -> backbone.adapters.N.text_to_vision
+        visual_model.sam_mask_decoder.vlfusion_module.multihead_attn.*
+                              -> decode_head.text_fusion.attn.*
+        visual_model.{image_encoder, sam_prompt_encoder, sam_mask_decoder,
+            no_mem_embed}     -> as SAM2 official above
+        vmtoken.multihead_attn.*  -> decode_head.mpg.attn.*
+        mask_linear.*, mask_product.* -> decode_head.mpg.gate.*, .out.*
+        text_hidden_fcs.0.0 / .0.2 -> decode_head.sparse_proj.0 / .2
+        text2one_linear.*     -> decode_head.loss_boundary.text_weight.*
+        meo_linear.* (never used), visual_model.<SAM2 memory parts>: ignored
     rs2sam2 (mmengine, {"state_dict": ..., "meta": ...})
         union_encoder.*, backbone.*, decode_head.*: unchanged
 
@@ -24,31 +49,35 @@ tensors a checkpoint fills (matched), leaves out (missing), names that the
 model lacks (unexpected) or gives with another shape (shape mismatch).
 :func:`save_init_checkpoint` writes the matched tensors of one or more
 checkpoints as an mmengine checkpoint for ``load_from`` / tools/test.py.
+Files and directories are read by :mod:`.checkpoint_files`.
 """
 import copy
 import os
 import os.path as osp
+import re
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import (Dict, Iterator, List, Optional, Pattern, Sequence, Tuple,
+                    Union)
+from unittest import mock
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from open_clip.model import convert_to_custom_text_state_dict
-from safetensors import SafetensorError
-from safetensors.torch import load_file as load_safetensors
-from torch import Tensor
 
 from mmseg.registry import MODELS
 from ..models.utils.checkpoint import (SAM2_IMAGE_ENCODER, SAM2_MASK_DECODER,
                                        SAM2_NO_MEM_EMBED, SAM2_PROMPT_ENCODER)
-from .checkpoint_io import load_checkpoint_file
+from .checkpoint_files import CheckpointError, StateDict, load_state_dict
 from .config import PRETRAINED_PATHS
 from .errors import UserInputError
 from .report import format_table
 
-StateDict = Dict[str, Tensor]
+#: A rule's source: a prefix (ends in '.'), an exact key, or a regex
+#: matched at the start of the key.
+Source = Union[str, Pattern]
 
 
 def _matches(key: str, pattern: str) -> bool:
@@ -63,15 +92,18 @@ class KeyLayout:
 
     Args:
         name (str): Shown in reports, e.g. ``'SAM2 official'``.
-        rules (tuple[tuple[str, str], ...]): ``(source, target)`` pairs; a
+        rules (tuple[tuple[str | Pattern, str], ...]): ``(source,
+            target)`` pairs, the first covering a key applies. A string
             source ending in '.' is a prefix replaced by ``target``,
-            otherwise an exact key renamed to ``target``.
+            otherwise an exact key renamed to ``target``; a compiled regex
+            source replaces what it matches at the key's start by
+            ``target`` expanded with its groups (``\\1``).
         ignored (tuple[str, ...]): Source prefixes / keys that our model
             does not use by design. Defaults to ().
         ignored_reason (str): Why, for reports. Defaults to ''.
     """
     name: str
-    rules: Tuple[Tuple[str, str], ...]
+    rules: Tuple[Tuple[Source, str], ...]
     ignored: Tuple[str, ...] = ()
     ignored_reason: str = ''
 
@@ -85,8 +117,13 @@ class KeyLayout:
             str, optional: The model key.
         """
         for source, target in self.rules:
-            if _matches(key, source):
-                return target + key[len(source):]
+            if isinstance(source, str):
+                if _matches(key, source):
+                    return target + key[len(source):]
+                continue
+            found = source.match(key)
+            if found:
+                return found.expand(target) + key[found.end():]
         return None
 
     def is_ignored(self, key: str) -> bool:
@@ -118,58 +155,85 @@ OPEN_CLIP_LAYOUT = KeyLayout(
     ignored=('logit_scale', 'logit_bias', 'visual.proj',
              'text.text_projection'),
     ignored_reason='CLIP contrastive head: the union encoder takes tokens')
+BEIT3_LAYOUT = KeyLayout(
+    name='BEiT-3 (unilm)', rules=(('beit3.', 'union_encoder.beit3.'), ))
+#: Official per-block adapter names -> ours (under backbone.adapters.N.).
+OFFICIAL_ADAPTER_NAMES = {
+    'MLP_Adapter.D_fc1': 'mlp_adapter.0',
+    'MLP_Adapter.D_fc2': 'mlp_adapter.2',
+    'Space_Adapter.D_fc1': 'down',
+    'Space_Adapter.D_fc2': 'up',
+    'Space_Adapter.text_in_linear': 'text_in',
+    'Space_Adapter.text_out_linear': 'text_out',
+    'Space_Adapter.vlfusion_module.multihead_attn': 'vision_to_text',
+    'Space_Adapter.lvfusion_module.multihead_attn': 'text_to_vision',
+}
+#: Where the official SAM2 model sits in EvfSamModel.
+OFFICIAL_SAM2 = 'visual_model.'
+#: Official keys outside SAM2 -> ours.
+OFFICIAL_HEADS = {
+    'mm_extractor.beit3.': 'union_encoder.beit3.',
+    'text_feat_linear.': 'union_encoder.text_proj.',
+    'vmtoken.multihead_attn.': 'decode_head.mpg.attn.',
+    'mask_linear.': 'decode_head.mpg.gate.',
+    'mask_product.': 'decode_head.mpg.out.',
+    'text_hidden_fcs.0.0.': 'decode_head.sparse_proj.0.',
+    'text_hidden_fcs.0.2.': 'decode_head.sparse_proj.2.',
+    'text2one_linear.': 'decode_head.loss_boundary.text_weight.',
+}
+
+
+def _official_rules() -> Tuple[Tuple[Source, str], ...]:
+    """Adapters (by block), decoder fusion, SAM2 parts, the rest."""
+    blocks = re.escape(f'{OFFICIAL_SAM2}image_encoder.trunk.blocks.')
+    adapters = tuple((re.compile(rf'{blocks}(\d+)\.{re.escape(name)}\.'),
+                      rf'backbone.adapters.\1.{ours}.')
+                     for name, ours in OFFICIAL_ADAPTER_NAMES.items())
+    fusion = f'{OFFICIAL_SAM2}{SAM2_MASK_DECODER}vlfusion_module.' \
+        'multihead_attn.'
+    sam2 = tuple((OFFICIAL_SAM2 + source, target)
+                 for source, target in SAM2_LAYOUT.rules)
+    return adapters + ((fusion, 'decode_head.text_fusion.attn.'), ) + \
+        sam2 + tuple(OFFICIAL_HEADS.items())
+
+
+OFFICIAL_LAYOUT = KeyLayout(
+    name='RS2-SAM2 official',
+    rules=_official_rules(),
+    ignored=('meo_linear.', ) + tuple(OFFICIAL_SAM2 + key
+                                      for key in SAM2_LAYOUT.ignored),
+    ignored_reason='SAM2 memory / video parts; meo_linear, never used')
 RS2SAM2_LAYOUT = KeyLayout(
     name='rs2sam2 (mmengine)',
     rules=(('union_encoder.', 'union_encoder.'), ('backbone.', 'backbone.'),
            ('decode_head.', 'decode_head.')))
 #: The known layouts; a checkpoint gets the one covering most of its keys.
-LAYOUTS = (SAM2_LAYOUT, OPEN_CLIP_LAYOUT, RS2SAM2_LAYOUT)
+LAYOUTS = (SAM2_LAYOUT, OPEN_CLIP_LAYOUT, BEIT3_LAYOUT, OFFICIAL_LAYOUT,
+           RS2SAM2_LAYOUT)
 
 
-def _unwrap(obj: object, path: str) -> StateDict:
-    """The tensors of a loaded checkpoint (``model`` / ``state_dict``)."""
-    for key in ('model', 'state_dict'):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-            break
-    if not isinstance(obj, dict) or not obj or not all(
-            isinstance(v, Tensor) for v in obj.values()):
-        raise UserInputError(f'{path} holds no state dict (expected tensors, '
-                             'directly or under "model" / "state_dict")')
-    return {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in obj.items()
-    }
-
-
-def read_checkpoint(path: str) -> Tuple[KeyLayout, StateDict]:
+def read_checkpoint(
+        path: str,
+        expected: Optional[KeyLayout] = None) -> Tuple[KeyLayout, StateDict]:
     """Read a checkpoint and recognise its layout.
 
-    ``.safetensors`` files are read with safetensors, anything else with
-    :func:`load_checkpoint_file` (tensors only). The layout is the one of
+    Files and ``save_pretrained`` directories are read by
+    :func:`~.checkpoint_files.load_state_dict`. The layout is the one of
     :data:`LAYOUTS` whose rules cover the most keys; open_clip state dicts
     in the classic CLIP text layout (``token_embedding``, ``transformer.*``,
     ...) are first converted with open_clip's
     ``convert_to_custom_text_state_dict``.
 
     Args:
-        path (str): The checkpoint file.
+        path (str): The checkpoint file or directory.
+        expected (KeyLayout, optional): Refuse checkpoints of any other
+            layout. Defaults to None (any of :data:`LAYOUTS`).
 
     Returns:
         tuple[KeyLayout, dict[str, Tensor]]: The layout and the state dict
         (in the layout's own key names).
     """
-    if not path.endswith('.safetensors'):
-        obj = load_checkpoint_file(path)
-    elif not osp.isfile(path):
-        raise FileNotFoundError(f'Checkpoint {path!r} does not exist')
-    else:
-        try:
-            obj = load_safetensors(path)
-        except (SafetensorError, OSError) as err:
-            raise UserInputError(f'{path} is not a complete checkpoint '
-                                 f'(safetensors: {err})') from err
-    state = _unwrap(obj, path)
+    state = load_state_dict(path)
     candidates = [(layout, convert_to_custom_text_state_dict(state)
                    if layout is OPEN_CLIP_LAYOUT else state)
                   for layout in LAYOUTS]
@@ -179,8 +243,14 @@ def read_checkpoint(path: str) -> Tuple[KeyLayout, StateDict]:
     ]
     best = max(range(len(LAYOUTS)), key=covered.__getitem__)
     if not covered[best]:
-        raise UserInputError(f'{path}: no key is a SAM2, open_clip or rs2sam2 '
-                             f'key (first keys: {list(state)[:3]})')
+        names = ', '.join(layout.name for layout in LAYOUTS)
+        raise CheckpointError(f'{path}: no key is a key of a known layout '
+                              f'({names}; first keys: {list(state)[:3]})')
+    layout = LAYOUTS[best]
+    if expected is not None and layout is not expected:
+        raise CheckpointError(
+            f'{path} holds {layout.name} keys ({covered[best]} of '
+            f'{len(state)}), not {expected.name} ones')
     return candidates[best]
 
 
@@ -223,11 +293,37 @@ class CheckpointReport:
     state_dict: StateDict
 
 
-def model_state_for_config(cfg: Config) -> StateDict:
+@contextmanager
+def _build_on(device: str) -> Iterator[None]:
+    """Create new tensors on ``device`` (``'meta'``: shapes, no memory).
+
+    SAM2's Hiera takes ``.item()`` of a ``torch.linspace`` (its drop-path
+    rates), which a meta tensor cannot give: that one stays on the CPU.
+    """
+    if device == 'cpu':
+        yield
+        return
+    linspace = torch.linspace
+
+    def cpu_linspace(*args, **kwargs):
+        return linspace(*args, **dict(kwargs, device='cpu'))
+
+    with torch.device(device), mock.patch('torch.linspace', cpu_linspace):
+        yield
+
+
+def model_state_for_config(cfg: Config,
+                           device: str = 'cpu',
+                           **component_args: dict) -> StateDict:
     """Build a config's model (no pretrained files) and return its state.
 
     Args:
         cfg (Config): A config with a ``model``.
+        device (str): Where its tensors are made; ``'meta'`` gives the
+            key / shape list of a large model in seconds and no memory.
+            Defaults to 'cpu'.
+        **component_args (dict): Arguments to set, per model component,
+            e.g. ``union_encoder=dict(spm_file=...)``.
 
     Returns:
         dict[str, Tensor]: The randomly initialised model's state dict.
@@ -238,22 +334,46 @@ def model_state_for_config(cfg: Config) -> StateDict:
             component, arg = key.split('.')
             if arg in model_cfg.get(component, {}):
                 model_cfg[component][arg] = None
+    for component, args in component_args.items():
+        model_cfg[component].update(args)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    return MODELS.build(model_cfg).state_dict()
+    with _build_on(device):
+        return MODELS.build(model_cfg).state_dict()
 
 
-def match_checkpoint(path: str, model_state: StateDict) -> CheckpointReport:
-    """Map a checkpoint's keys onto a model and compare shapes.
+def match_checkpoint(path: str,
+                     model_state: StateDict,
+                     expected: Optional[KeyLayout] = None) -> CheckpointReport:
+    """Read a checkpoint, map its keys onto a model and compare shapes.
 
     Args:
-        path (str): The checkpoint file.
+        path (str): The checkpoint file or directory.
         model_state (dict[str, Tensor]): The model's state dict (see
             :func:`model_state_for_config`).
+        expected (KeyLayout, optional): See :func:`read_checkpoint`.
+            Defaults to None.
 
     Returns:
         CheckpointReport: The per-component report and matched tensors.
     """
-    layout, source = read_checkpoint(path)
+    return match_state_dict(path, *read_checkpoint(path, expected),
+                            model_state)
+
+
+def match_state_dict(path: str, layout: KeyLayout, source: StateDict,
+                     model_state: StateDict) -> CheckpointReport:
+    """Map a state dict's keys onto a model and compare shapes.
+
+    Args:
+        path (str): Where the state dict came from, for reports.
+        layout (KeyLayout): Its layout.
+        source (dict[str, Tensor]): Its tensors (meta tensors are enough
+            to check a key / shape list).
+        model_state (dict[str, Tensor]): The model's state dict.
+
+    Returns:
+        CheckpointReport: The per-component report and matched tensors.
+    """
     components = OrderedDict(
         (key.split('.')[0], ComponentReport()) for key in model_state)
     ignored, unmapped, given = [], [], set()
@@ -283,6 +403,34 @@ def match_checkpoint(path: str, model_state: StateDict) -> CheckpointReport:
             components[key.split('.')[0]].missing.append(key)
     return CheckpointReport(path, layout, len(source), components, ignored,
                             unmapped, matched)
+
+
+def check_complete(report: CheckpointReport) -> None:
+    """Raise unless a checkpoint fills the whole model and nothing else.
+
+    The error names the first model key not filled (missing, then given
+    with another shape), else the first source key that found no place
+    (a model key the model lacks, then a key no rule covers).
+
+    Args:
+        report (CheckpointReport): From :func:`match_checkpoint`.
+    """
+    gaps = [(kind, key) for kind in ('missing', 'shape_mismatch')
+            for component in report.components.values()
+            for key in getattr(component, kind)]
+    gaps += [('unexpected', key) for component in report.components.values()
+             for key in component.unexpected]
+    gaps += [('unmapped', key) for key in report.unmapped]
+    if gaps:
+        kind, key = gaps[0]
+        what = dict(
+            missing='the model needs {} but the checkpoint does not give it',
+            shape_mismatch='the checkpoint gives {} with another shape',
+            unexpected='the model has no {} (mapped from the checkpoint)',
+            unmapped='no rule maps the checkpoint key {}')[kind]
+        raise CheckpointError(
+            f'{report.path} ({report.layout.name}): '
+            f'{what.format(key)} ({len(gaps)} such keys; see the report)')
 
 
 def inspect_checkpoints(paths: Sequence[str],

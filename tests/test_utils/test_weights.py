@@ -167,7 +167,7 @@ def test_read_errors(tmp_path):
             read_checkpoint(str(text))
     other = str(tmp_path / 'other.pt')
     torch.save({'head.fc.weight': torch.zeros(2)}, other)
-    with pytest.raises(ValueError, match='no key is a SAM2'):
+    with pytest.raises(ValueError, match='no key is a key of a known'):
         read_checkpoint(other)
     torch.save([1, 2], other)
     with pytest.raises(ValueError, match='holds no state dict'):
