@@ -3,8 +3,8 @@
 # AdamW 5e-5 / 1e-5, 40 epochs (lr x0.1 for the last 10), bf16 autocast;
 # 4 GPUs x 2 images.
 #   python tools/train.py configs/rs2sam2_openclip_rrsisd.py --cfg-options \
-#       sam2_checkpoint=ckpts/sam2.1_hiera_large.pt \
-#       clip_checkpoint=ckpts/open_clip_vit_l14.bin
+#       model.sam2_checkpoint=ckpts/sam2.1_hiera_large.pt \
+#       model.union_encoder.pretrained=ckpts/open_clip_vit_l14.bin
 _base_ = [
     '_base_/models/rs2sam2_openclip.py', '_base_/datasets/rrsisd.py',
     '_base_/default_runtime.py', '_base_/schedules/schedule_40e.py'

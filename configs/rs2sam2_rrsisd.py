@@ -4,7 +4,7 @@
 # 8 GPUs x 1 image; box erase on a fixed 20% of the refs; evaluation at
 # 1024 x 1024 (see _base_/datasets/rrsisd_official.py). The official run:
 #   tools/dist_train.sh configs/rs2sam2_rrsisd.py 8 --cfg-options \
-#       sam2_checkpoint=ckpts/sam2_hiera_large.pt \
+#       model.sam2_checkpoint=ckpts/sam2_hiera_large.pt \
 #       model.union_encoder.pretrained=ckpts/beit3_large_patch16_224.pth \
 #       model.union_encoder.spm_file=ckpts/beit3.spm
 # (python tools/train.py with the same options on one GPU.)

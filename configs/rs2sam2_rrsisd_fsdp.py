@@ -3,7 +3,7 @@
 # not hold DDP's full copy of weights, gradients and AdamW state (see
 # docs/distributed.md for which config fits which GPU).
 #   tools/dist_train.sh configs/rs2sam2_rrsisd_fsdp.py 8 --cfg-options \
-#       sam2_checkpoint=ckpts/sam2_hiera_large.pt \
+#       model.sam2_checkpoint=ckpts/sam2_hiera_large.pt \
 #       model.union_encoder.pretrained=ckpts/beit3_large_patch16_224.pth \
 #       model.union_encoder.spm_file=ckpts/beit3.spm
 # Effective batch = GPUs x train_dataloader.batch_size x

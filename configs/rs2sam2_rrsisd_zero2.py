@@ -2,7 +2,7 @@
 # DeepSpeed ZeRO-2, bf16, 8 GPUs x 1 image. Needs CUDA and
 # `pip install -e .[deepspeed]` (see docs/distributed.md).
 #   tools/dist_train.sh configs/rs2sam2_rrsisd_zero2.py 8 --cfg-options \
-#       sam2_checkpoint=ckpts/sam2_hiera_large.pt \
+#       model.sam2_checkpoint=ckpts/sam2_hiera_large.pt \
 #       model.union_encoder.pretrained=ckpts/beit3_large_patch16_224.pth \
 #       model.union_encoder.spm_file=ckpts/beit3.spm
 # On N < 8 GPUs keep the paper's batch of 8 with

@@ -13,7 +13,7 @@ from mmseg.registry import MODELS
 
 from rs2sam2_mmseg.models.utils import (format_parameter_table,
                                         parameter_table)
-from rs2sam2_mmseg.utils import load_config
+from rs2sam2_mmseg.utils import UserInputError, load_config
 from .test_models.utils import sam2_mask_decoder_size
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -103,22 +103,31 @@ def test_openclip_configs_recipe():
     assert refsegrs.param_scheduler[0].milestones == [50]
 
 
-def test_top_level_checkpoint_variables_reach_the_model():
+def test_pretrained_files_are_model_keys():
+    """Each pretrained file is a model key; the old top-level variables
+    (which would now reach no model) are refused, naming the key."""
     cfg = load_config(
         osp.join(REPO, 'configs', 'rs2sam2_openclip_rrsisd.py'),
-        dict(sam2_checkpoint='/ckpt/sam2.pt', clip_checkpoint='/ckpt/c.bin'))
-    assert cfg.model.backbone.sam2_checkpoint == '/ckpt/sam2.pt'
-    assert cfg.model.decode_head.sam2_checkpoint == '/ckpt/sam2.pt'
+        {'model.sam2_checkpoint': '/ckpt/sam2.pt',
+         'model.union_encoder.pretrained': '/ckpt/c.bin'})
+    assert cfg.model.sam2_checkpoint == '/ckpt/sam2.pt'
     assert cfg.model.union_encoder.pretrained == '/ckpt/c.bin'
-    paper = load_config(
-        osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py'),
-        {'sam2_checkpoint': '/ckpt/sam2.pt',
-         'model.union_encoder.pretrained': '/ckpt/beit3.pth',
-         'model.union_encoder.spm_file': '/ckpt/beit3.spm'})
-    assert paper.model.backbone.sam2_checkpoint == '/ckpt/sam2.pt'
-    assert paper.model.decode_head.sam2_checkpoint == '/ckpt/sam2.pt'
-    assert paper.model.union_encoder.pretrained == '/ckpt/beit3.pth'
-    assert paper.model.union_encoder.spm_file == '/ckpt/beit3.spm'
+    paper = load_config(osp.join(REPO, 'configs', 'rs2sam2_rrsisd.py'))
+    assert paper.model.sam2_checkpoint is None
+    assert paper.model.union_encoder.pretrained is None
+    assert paper.model.union_encoder.spm_file is None
+    for config in ('rs2sam2_rrsisd.py', 'rs2sam2_openclip_rrsisd.py'):
+        # the components take the file from the segmentor, not the config
+        model = Config.fromfile(osp.join(REPO, 'configs', config)).model
+        assert 'sam2_checkpoint' not in model.backbone
+        assert 'sam2_checkpoint' not in model.decode_head
+        for old, key in (('sam2_checkpoint', 'model.sam2_checkpoint'),
+                         ('clip_checkpoint',
+                          'model.union_encoder.pretrained')):
+            with pytest.raises(UserInputError, match=f'give the file as '
+                               f'{key}'):
+                load_config(osp.join(REPO, 'configs', config),
+                            {old: '/ckpt/x.pt'})
     with pytest.raises(FileNotFoundError, match='nope.py'):
         load_config(osp.join(REPO, 'configs', 'nope.py'))
 

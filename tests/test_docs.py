@@ -30,25 +30,6 @@ PYTHONS = ('python', '.venv/bin/python')
 #: Keys that ``--cfg-options`` may add: mmengine reads them, but configs
 #: leave them out at their defaults.
 ADDED_KEYS = ('optim_wrapper.accumulative_counts', )
-#: What the docs name that branches of issue #25 / #26 add (the name, and
-#: the branch). While absent, a command or link naming it is skipped;
-#: once present, it must be removed here (the test says so).
-AWAITING_MERGE = {
-    'configs/rs2sam2_openclip_rrsisd.py': 'recipe',
-    'configs/rs2sam2_openclip_refsegrs.py': 'recipe',
-    'configs/rs2sam2_beit3_tiny_synthetic.py': 'recipe',
-    'configs/_base_/schedules/schedule_official.py': 'recipe',
-    'configs/rs2sam2_rrsisd.py:model.union_encoder.spm_file': 'recipe',
-    'configs/rs2sam2_rrsisd.py:model.test_cfg.pred_scale': 'recipe',
-    'configs/rs2sam2_rrsisd.py:model.sam2_checkpoint': 'lead',
-    'configs/rs2sam2_openclip_rrsisd.py:model.sam2_checkpoint': 'lead',
-    'configs/rs2sam2_rrsisd_zero2.py': 'scaleout',
-    'configs/rs2sam2_rrsisd_fsdp.py': 'scaleout',
-    'docs/distributed.md': 'scaleout',
-    'tools/model_converters/rs2sam2_official_to_mmseg.py': 'converter',
-    'docs/reliability.md': 'reliability',
-    'docs/web_demo.md': 'web',
-}
 
 
 class Command(NamedTuple):
@@ -132,19 +113,10 @@ def doc_commands() -> List[Command]:
 
 
 def check_available(name: str) -> bool:
-    """Whether ``name`` (a path, or ``config:key``) exists.
-
-    Skips the test while a name of :data:`AWAITING_MERGE` is missing;
-    fails once it exists and is still listed.
-    """
+    """Whether ``name`` (a path, or ``config:key``) exists."""
     path, _, key = name.partition(':')
-    found = osp.exists(osp.join(REPO, path)) and (not key or has_key(
+    return osp.exists(osp.join(REPO, path)) and (not key or has_key(
         Config.fromfile(osp.join(REPO, path)), key))
-    if name in AWAITING_MERGE:
-        assert not found, (f'{name} exists: remove it from AWAITING_MERGE '
-                           'in tests/test_docs.py')
-        pytest.skip(f'{name}: awaiting branch {AWAITING_MERGE[name]}')
-    return found
 
 
 def has_key(cfg: Config, key: str) -> bool:

@@ -45,8 +45,8 @@ from rs2sam2_mmseg.apis import (inference_referring_model,
                                 referring_tta_model)
 from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams,
                                               generate_synthetic_rrsisd)
-from rs2sam2_mmseg.utils import (USER_ERRORS, add_cfg_options, checkpoint_meta,
-                                 run_cli, tool_parser)
+from rs2sam2_mmseg.utils import (USER_ERRORS, UserInputError, add_cfg_options,
+                                 checkpoint_meta, run_cli, tool_parser)
 from rs2sam2_mmseg.visualization import draw_referring_overlay
 
 try:
@@ -102,11 +102,12 @@ def parse_sentences(text: Optional[str]) -> List[str]:
     sentences = [line.strip() for line in (text or '').splitlines()]
     sentences = [line for line in sentences if line]
     if not sentences:
-        raise ValueError('No sentence: type a referring expression such as '
-                         '"the red car on the left" (one per line)')
+        raise UserInputError(
+            'No sentence: type a referring expression such as "the red car '
+            'on the left" (one per line)')
     if len(sentences) > MAX_SENTENCES:
-        raise ValueError(f'{len(sentences)} sentences: at most '
-                         f'{MAX_SENTENCES} per request')
+        raise UserInputError(f'{len(sentences)} sentences: at most '
+                             f'{MAX_SENTENCES} per request')
     return sentences
 
 
@@ -181,8 +182,8 @@ class ReferringSegmenter:
             SegmentOutput: Overlays, probability maps, mask files, report.
         """
         if not image_path:
-            raise ValueError('No image: upload a PNG, JPEG or TIFF, or '
-                             'click an example')
+            raise UserInputError('No image: upload a PNG, JPEG or TIFF, or '
+                                 'click an example')
         sentences = parse_sentences(text)
         raster = read_raster(image_path, self.bands, self.max_side)
         model = self.tta_model() if tta else self.model
@@ -304,8 +305,8 @@ def folder_examples(folder: str) -> List[List[str]]:
                 sentences = f.read().strip()
         rows.append([osp.join(folder, name), sentences])
     if not rows:
-        raise ValueError(f'--examples {folder!r} holds no image '
-                         f'({", ".join(IMAGE_SUFFIXES)})')
+        raise UserInputError(f'--examples {folder!r} holds no image '
+                             f'({", ".join(IMAGE_SUFFIXES)})')
     return rows
 
 

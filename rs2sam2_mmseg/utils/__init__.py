@@ -8,8 +8,7 @@ from .checkpoint_io import (check_checkpoint_fits, checkpoint_meta,
 from .cli import (USER_ERRORS, add_allow_partial, add_cfg_options,
                   add_runner_arguments, check_output_path, free_port,
                   parse_tool_args, run_cli, tool_parser)
-from .config import (LAUNCHERS, PRETRAINED_PATHS, TEXT_ABLATIONS,
-                     apply_pretrained_paths, changed_recipe, configure_amp,
+from .config import (LAUNCHERS, TEXT_ABLATIONS, changed_recipe, configure_amp,
                      configure_denormals, configure_launcher, configure_resume,
                      configure_test, load_config, set_work_dir,
                      tta_model_config)
@@ -31,7 +30,7 @@ __all__ = [
     'load_checkpoint_file', 'USER_ERRORS', 'add_allow_partial',
     'add_cfg_options', 'add_runner_arguments', 'check_output_path',
     'free_port', 'parse_tool_args', 'run_cli', 'tool_parser', 'LAUNCHERS',
-    'PRETRAINED_PATHS', 'TEXT_ABLATIONS', 'apply_pretrained_paths',
+    'TEXT_ABLATIONS',
     'changed_recipe', 'configure_amp', 'configure_denormals',
     'configure_launcher', 'configure_resume', 'configure_test', 'load_config',
     'set_work_dir', 'tta_model_config', 'UserInputError',

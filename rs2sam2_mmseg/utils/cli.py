@@ -59,7 +59,7 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
         action=DictAction,
         metavar='KEY=VALUE',
         help='override config keys, e.g. '
-        'train_dataloader.dataset.data_root=data/x sam2_checkpoint=x.pt '
+        'train_dataloader.dataset.data_root=data/x model.sam2_checkpoint=x.pt '
         'train_dataloader.batch_size=4 (lists as key="[a,b]")')
 
 

@@ -14,11 +14,11 @@ from mmengine.logging import print_log
 from .checkpoint_io import checkpoint_meta
 from .errors import UserInputError
 
-#: Top-level config variables with the model keys they fill.
-PRETRAINED_PATHS = dict(
-    sam2_checkpoint=('backbone.sam2_checkpoint',
-                     'decode_head.sam2_checkpoint'),
-    clip_checkpoint=('union_encoder.pretrained', ))
+#: Top-level variables of earlier configs -> the model keys that replaced
+#: them (loaded in the components' ``init_weights``, by MMSeg's tools too).
+RENAMED_KEYS = dict(
+    sam2_checkpoint='model.sam2_checkpoint',
+    clip_checkpoint='model.union_encoder.pretrained')
 #: Values of ``--launcher``.
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 #: Test-time language ablations (``--text-ablation``), see
@@ -32,36 +32,14 @@ RECIPE_KEYS = ('model', 'train_dataloader', 'optim_wrapper', 'param_scheduler',
                'train_cfg', 'custom_hooks', 'randomness')
 
 
-def apply_pretrained_paths(cfg: Config) -> Config:
-    """Copy the top-level pretrained paths into the model config.
-
-    mmengine substitutes config variables when the file is parsed, so a
-    ``--cfg-options sam2_checkpoint=PATH`` given later would not reach the
-    model. Each non-None top-level variable of :data:`PRETRAINED_PATHS` is
-    written to its model keys (only where the model has that component).
-
-    Args:
-        cfg (Config): A merged config.
-
-    Returns:
-        Config: The same config, modified in place.
-    """
-    for var, keys in PRETRAINED_PATHS.items():
-        value = cfg.get(var)
-        if value is None:
-            continue
-        for key in keys:
-            component, arg = key.split('.')
-            if component in cfg.model:
-                cfg.model[component][arg] = value
-    return cfg
-
-
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config, merge ``--cfg-options`` and apply pretrained paths.
+    """Read a config and merge ``--cfg-options``.
 
     Dataloaders overridden to ``num_workers=0`` also get
-    ``persistent_workers=False`` (PyTorch rejects the combination).
+    ``persistent_workers=False`` (PyTorch rejects the combination). A
+    top-level ``sam2_checkpoint`` / ``clip_checkpoint`` (earlier configs'
+    variables, which would now reach no model) is refused, naming the model
+    key to use (:data:`RENAMED_KEYS`).
 
     Args:
         path (str): Config file.
@@ -80,7 +58,12 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         loader = cfg.get(name)
         if loader and loader.get('num_workers', 0) == 0:
             loader.persistent_workers = False
-    return apply_pretrained_paths(cfg)
+    for old, key in RENAMED_KEYS.items():
+        if cfg.get(old) is not None:
+            raise UserInputError(
+                f'{path}: the top-level {old!r} reaches no model any more; '
+                f'give the file as {key} (e.g. --cfg-options {key}=PATH)')
+    return cfg
 
 
 def set_work_dir(cfg: Config, work_dir: Optional[str],

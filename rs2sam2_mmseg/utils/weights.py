@@ -71,10 +71,13 @@ from mmseg.registry import MODELS
 from ..models.utils.checkpoint import (SAM2_IMAGE_ENCODER, SAM2_MASK_DECODER,
                                        SAM2_NO_MEM_EMBED, SAM2_PROMPT_ENCODER)
 from .checkpoint_files import CheckpointError, StateDict, load_state_dict
-from .config import PRETRAINED_PATHS
 from .errors import UserInputError
 from .report import format_table
 
+#: Model config keys naming pretrained files, which
+#: :func:`model_state_for_config` does not read.
+PRETRAINED_KEYS = ('sam2_checkpoint', 'backbone.sam2_checkpoint',
+                   'decode_head.sam2_checkpoint', 'union_encoder.pretrained')
 #: A rule's source: a prefix (ends in '.'), an exact key, or a regex
 #: matched at the start of the key.
 Source = Union[str, Pattern]
@@ -329,11 +332,13 @@ def model_state_for_config(cfg: Config,
         dict[str, Tensor]: The randomly initialised model's state dict.
     """
     model_cfg = copy.deepcopy(cfg.model)
-    for keys in PRETRAINED_PATHS.values():
-        for key in keys:
-            component, arg = key.split('.')
-            if arg in model_cfg.get(component, {}):
-                model_cfg[component][arg] = None
+    for key in PRETRAINED_KEYS:
+        *components, arg = key.split('.')
+        node = model_cfg
+        for component in components:
+            node = node.get(component, {})
+        if arg in node:
+            node[arg] = None
     for component, args in component_args.items():
         model_cfg[component].update(args)
     init_default_scope(cfg.get('default_scope', 'mmseg'))

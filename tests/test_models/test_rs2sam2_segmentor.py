@@ -5,7 +5,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.structures import PixelData
 
 from rs2sam2_mmseg.evaluation import ReferSegMetric
-from .utils import build_tiny, demo_batch
+from .utils import build_tiny, demo_batch, official_tiny_sam2, tiny_cfg
 
 
 def _loss(model, batch):
@@ -271,3 +271,22 @@ def test_pred_scale_input_thresholds_at_the_input_once():
     padded['inputs'][0] = padded['inputs'][0][:, :, :77]
     with pytest.raises(ValueError, match='Resize\\(keep_ratio=False\\)'):
         model(**model.data_preprocessor(padded, False), mode='predict')
+
+
+def test_sam2_checkpoint_reaches_backbone_and_head(tmp_path):
+    """model.sam2_checkpoint: one official SAM2 file for both SAM2 sides,
+    loaded by init_weights (MMEngine's init path)."""
+    ckpt = str(tmp_path / 'sam2_tiny.pt')
+    sam2 = official_tiny_sam2(ckpt)
+    head = tiny_cfg().model.decode_head
+    head.decoder_cfg = None  # SAM2's own decoder widths, as in the file
+    model = build_tiny(sam2_checkpoint=ckpt, decode_head=head)
+    assert model.backbone.sam2_checkpoint == ckpt
+    assert model.decode_head.sam2_checkpoint == ckpt
+    torch.testing.assert_close(model.backbone.image_encoder.trunk.pos_embed,
+                               sam2.image_encoder.trunk.pos_embed)
+    torch.testing.assert_close(
+        model.decode_head.mask_decoder.output_upscaling[0].weight,
+        sam2.sam_mask_decoder.output_upscaling[0].weight)
+    torch.testing.assert_close(model.decode_head.no_mem_embed,
+                               sam2.no_mem_embed)

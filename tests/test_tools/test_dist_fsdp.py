@@ -46,7 +46,9 @@ def train(config: str, work_dir: str, data_root: str, processes: int,
     no validation. Returns the log."""
     options = [
         f'train_cfg.max_iters={max_iters}',
-        f'train_cfg.val_interval={max_iters + 1}',
+        # no validation; one interval for every run (it is part of the
+        # recipe that --resume checks)
+        'train_cfg.val_interval=3',
         'default_hooks.checkpoint.interval=1',
         'default_hooks.logger.interval=1',
         f'train_dataloader.batch_size={4 // processes}',

@@ -105,14 +105,15 @@ def test_train_configs_wiring(monkeypatch, tmp_path, config):
     monkeypatch.setattr(sys, 'argv', [
         'train.py',
         osp.join(REPO, 'configs', config), '--work-dir',
-        str(tmp_path), '--resume', '--cfg-options', 'sam2_checkpoint=sam2.pt',
+        str(tmp_path), '--resume', '--cfg-options',
+        'model.sam2_checkpoint=sam2.pt',
         'train_dataloader.num_workers=0'
     ])
     tool_module('train.py')['main']()
     cfg, = seen
     assert cfg.work_dir == str(tmp_path) and cfg.launcher == 'none'
     assert cfg.resume is True and cfg.load_from is None
-    assert cfg.model.backbone.sam2_checkpoint == 'sam2.pt'
+    assert cfg.model.sam2_checkpoint == 'sam2.pt'
     assert cfg.train_dataloader.persistent_workers is False
     if not torch.cuda.is_available():  # bf16 autocast falls back to fp32
         assert cfg.optim_wrapper.type == 'OptimWrapper'

@@ -31,15 +31,11 @@ def test_load_config(tmp_path):
     with pytest.raises(FileNotFoundError, match='does not exist'):
         load_config(str(tmp_path / 'missing.py'))
     cfg = load_config(
-        OPENCLIP_CONFIG,
-        dict(
-            sam2_checkpoint='sam2.pt',
-            clip_checkpoint='clip.bin',
-            **{'train_dataloader.num_workers': 0}))
-    # top-level pretrained paths reach the model components
-    assert cfg.model.backbone.sam2_checkpoint == 'sam2.pt'
-    assert cfg.model.decode_head.sam2_checkpoint == 'sam2.pt'
-    assert cfg.model.union_encoder.pretrained == 'clip.bin'
+        OPENCLIP_CONFIG, {
+            'model.sam2_checkpoint': 'sam2.pt',
+            'train_dataloader.num_workers': 0
+        })
+    assert cfg.model.sam2_checkpoint == 'sam2.pt'
     # PyTorch rejects persistent workers without workers
     assert cfg.train_dataloader.persistent_workers is False
     assert cfg.val_dataloader.persistent_workers is True

@@ -15,12 +15,12 @@
 #   (test_cfg.pred_scale='input': the official evaluation protocol, with
 #   the datasets' ReferSegMetric(eval_scale=1024)).
 #
-# Pretrained weights are local files (nothing is downloaded), each in its
-# component's key: union_encoder.pretrained (unilm BEiT-3 large,
-# beit3_large_patch16_224.pth), union_encoder.spm_file (beit3.spm, required
-# to build the model) and sam2_checkpoint (SAM2 Hiera-L, sam2_hiera_large.pt;
-# tools/ copy this top-level variable into backbone and decode_head).
-sam2_checkpoint = None
+# Pretrained weights are local files (nothing is downloaded), each in a
+# model key, loaded when the model is initialised (by our tools and by
+# MMSeg's): model.union_encoder.pretrained (unilm BEiT-3 large,
+# beit3_large_patch16_224.pth), model.union_encoder.spm_file (beit3.spm,
+# required to build the model) and model.sam2_checkpoint (SAM2 Hiera-L,
+# sam2_hiera_large.pt, for the backbone and the decode head).
 
 sam2_input_size = 1024
 sam2_cfg = 'sam2_hiera_l'
@@ -34,6 +34,7 @@ data_preprocessor = dict(
     size=(sam2_input_size, sam2_input_size))
 model = dict(
     type='RS2SAM2',
+    sam2_checkpoint=None,
     data_preprocessor=data_preprocessor,
     union_encoder=dict(
         type='BEiT3UnionEncoder',
@@ -45,7 +46,6 @@ model = dict(
     backbone=dict(
         type='SAM2HieraBHF',
         sam2_cfg=sam2_cfg,
-        sam2_checkpoint=sam2_checkpoint,
         text_dims=text_dims,
         adapter_blocks='all',
         adapter_layout='official',
@@ -56,7 +56,6 @@ model = dict(
     decode_head=dict(
         type='SAM2MaskPromptHead',
         sam2_cfg=sam2_cfg,
-        sam2_checkpoint=sam2_checkpoint,
         text_dims=text_dims,
         mpg_dims=union_dims,
         mpg_heads=8,

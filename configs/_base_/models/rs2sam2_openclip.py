@@ -3,13 +3,10 @@
 # block), CLIP ViT-L/14 towers at 224 px in the union encoder, mask prompt
 # generator + SAM2 decoder.
 #
-# Pretrained weights are local files (nothing is downloaded). Set them here
-# or on the command line; tools/train.py, tools/test.py and the inference
-# API copy these two top-level variables into the model:
-#   --cfg-options sam2_checkpoint=/path/sam2.1_hiera_large.pt \
-#                 clip_checkpoint=/path/open_clip_vit_l14.bin
-sam2_checkpoint = None
-clip_checkpoint = None
+# Pretrained weights are local files (nothing is downloaded), each in a
+# model key (loaded when the model is initialised, by our tools and MMSeg's):
+#   --cfg-options model.sam2_checkpoint=/path/sam2.1_hiera_large.pt \
+#       model.union_encoder.pretrained=/path/open_clip_vit_l14.bin
 
 # SAM2's input side; the dataset pipelines resize to at most this size and
 # the data preprocessor pads to it
@@ -22,10 +19,12 @@ data_preprocessor = dict(
 model = dict(
     type='RS2SAM2',
     data_preprocessor=data_preprocessor,
+    # official SAM2 checkpoint for the backbone and the decode head
+    sam2_checkpoint=None,
     union_encoder=dict(
         type='UnionEncoder',
         model_name='ViT-L-14',
-        pretrained=clip_checkpoint,
+        pretrained=None,
         image_size=224,
         embed_dims=text_dims,
         num_fusion_layers=2,
@@ -33,14 +32,12 @@ model = dict(
     backbone=dict(
         type='SAM2HieraBHF',
         sam2_cfg=sam2_cfg,
-        sam2_checkpoint=sam2_checkpoint,
         text_dims=text_dims,
         adapter_blocks='all',
         with_cp=False),
     decode_head=dict(
         type='SAM2MaskPromptHead',
         sam2_cfg=sam2_cfg,
-        sam2_checkpoint=sam2_checkpoint,
         text_dims=text_dims,
         loss_decode=[
             dict(

@@ -149,7 +149,8 @@ class UnionEncoder(BaseModule):
         if pretrained is not None and not osp.isfile(pretrained):
             raise FileNotFoundError(
                 f'open_clip checkpoint {pretrained!r} does not exist (give '
-                'a local file; configs: --cfg-options clip_checkpoint=PATH).')
+                'a local file; configs: --cfg-options '
+                'model.union_encoder.pretrained=PATH).')
         clip = open_clip.create_model(
             model_name,
             pretrained=pretrained,

@@ -59,6 +59,14 @@ class RS2SAM2(BaseSegmentor):
         union_encoder (ConfigType): The union encoder (text neck).
         backbone (ConfigType): SAM2 image encoder with BHF adapters.
         decode_head (ConfigType): Mask prompt generator + SAM2 decoder.
+        sam2_checkpoint (str, optional): An official SAM2 checkpoint
+            (``{"model": state_dict}``, e.g. ``sam2_hiera_large.pt``) for
+            the SAM2 parts of both ``backbone`` (image encoder) and
+            ``decode_head`` (prompt encoder, mask decoder, no_mem_embed):
+            it becomes their ``sam2_checkpoint``, which they load in
+            ``init_weights()``, MMEngine's init path, so MMSeg's own tools
+            load it too (``--cfg-options model.sam2_checkpoint=PATH``).
+            Defaults to None (the components' own setting).
         union_grad_scale (float): Factor on the gradient the SAM2 side sends
             into the union encoder; 1 trains end to end as the paper does,
             0 leaves the union encoder to the mask prompt generator (the
@@ -85,6 +93,7 @@ class RS2SAM2(BaseSegmentor):
                  union_encoder: ConfigType,
                  backbone: ConfigType,
                  decode_head: ConfigType,
+                 sam2_checkpoint: Optional[str] = None,
                  union_grad_scale: float = 1.,
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
@@ -92,6 +101,9 @@ class RS2SAM2(BaseSegmentor):
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if sam2_checkpoint is not None:
+            backbone = dict(backbone, sam2_checkpoint=sam2_checkpoint)
+            decode_head = dict(decode_head, sam2_checkpoint=sam2_checkpoint)
         self.union_encoder = MODELS.build(union_encoder)
         self.backbone = MODELS.build(backbone)
         self.decode_head = MODELS.build(decode_head)

@@ -32,7 +32,7 @@ def load_sam2_state_dict(path: str) -> Dict[str, Tensor]:
         raise FileNotFoundError(
             f'SAM2 checkpoint {path!r} does not exist. Download e.g. '
             'sam2.1_hiera_large.pt and pass its local path (configs: '
-            '--cfg-options sam2_checkpoint=/path/to/file.pt).')
+            '--cfg-options model.sam2_checkpoint=/path/to/file.pt).')
     ckpt = torch.load(path, map_location='cpu', weights_only=True)
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get('model'), dict):
         raise ValueError(

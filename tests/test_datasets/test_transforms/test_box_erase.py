@@ -4,6 +4,7 @@ import pytest
 
 from mmseg.registry import TRANSFORMS
 from rs2sam2_mmseg.datasets import RandomBoxErase
+from rs2sam2_mmseg.utils import UserInputError
 
 
 def _sample(height=64, width=48):
@@ -103,7 +104,7 @@ def test_subset_seed_erases_a_fixed_subset_of_refs_every_time():
 
 
 def test_subset_seed_needs_the_ref_id():
-    with pytest.raises(KeyError, match='ref_id'):
+    with pytest.raises(UserInputError, match='ref_id'):
         RandomBoxErase(subset_seed=0)(_sample())
 
 
