@@ -46,29 +46,24 @@ model = dict(
         text_fusion_heads=4,
         loss_boundary=dict(text_dims=text_dims)))
 data_root = 'data/synthetic_rrsisd'
-union_image = dict(type='UnionImageResize', size=union_image_size)
-stretch = dict(_base_.stretch, scale=(sam2_input_size, sam2_input_size))
+# the official pipelines at the tiny sizes, the official 20-60 boxes of
+# 32 px scaled to the 96 px images
+tiny_steps = dict(
+    UnionImageResize=dict(type='UnionImageResize', size=union_image_size),
+    Resize=dict(_base_.stretch, scale=(sam2_input_size, sam2_input_size)),
+    RandomBoxErase=dict(_base_.box_erase, box_size=(4, 4)))
 train_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
-    dict(type='LoadReferringAnnotations'),
-    dict(type='RandomRefSentence'),
-    # the official 20-60 boxes of 32 px, scaled to the 96 px images
-    dict(
-        type='RandomBoxErase',
-        prob=0.2,
-        num_boxes=(20, 60),
-        box_size=(4, 4),
-        subset_seed=0),
-    union_image,
-    stretch,
-    dict(type='PackReferSegInputs'),
+    tiny_steps.get(step['type'], step) for step in _base_.train_pipeline
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', imdecode_backend='pillow'),
-    union_image,
-    stretch,
-    dict(type='LoadReferringAnnotations'),
-    dict(type='PackReferSegInputs'),
+    tiny_steps.get(step['type'], step) for step in _base_.test_pipeline
+]
+tta_pipeline = [
+    _base_.tta_pipeline[0],
+    dict(
+        _base_.tta_pipeline[1],
+        transforms=[[tiny_steps.get(step['type'], step) for step in group]
+                    for group in _base_.tta_pipeline[1]['transforms']])
 ]
 train_dataloader = dict(
     batch_size=2,

@@ -9,9 +9,9 @@ measured). Models are randomly initialised.
 Examples:
     python tools/benchmark.py configs/rs2sam2_tiny_synthetic.py \
         --batch-size 2 --json work_dirs/benchmark/tiny.json
-    python tools/benchmark.py configs/rs2sam2_rrsisd.py --threads 1 \
+    python tools/benchmark.py configs/rs2sam2_openclip_rrsisd.py --threads 1 \
         --modes infer
-    python tools/benchmark.py configs/rs2sam2_rrsisd.py --threads 1 \
+    python tools/benchmark.py configs/rs2sam2_openclip_rrsisd.py --threads 1 \
         --input-size 512 --modes train
 """
 import argparse

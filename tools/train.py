@@ -6,7 +6,12 @@ tools/dist_train.sh (torchrun; gloo on machines without CUDA).
 
 Examples:
     python tools/train.py configs/rs2sam2_tiny_synthetic.py
-    python tools/train.py configs/rs2sam2_rrsisd.py --amp --cfg-options \
+    python tools/train.py configs/rs2sam2_rrsisd.py --cfg-options \
+        sam2_checkpoint=ckpts/sam2_hiera_large.pt \
+        model.union_encoder.pretrained=ckpts/beit3_large_patch16_224.pth \
+        model.union_encoder.spm_file=ckpts/beit3.spm
+    python tools/train.py configs/rs2sam2_openclip_rrsisd.py --amp \
+        --cfg-options \
         sam2_checkpoint=ckpts/sam2.1_hiera_large.pt \
         clip_checkpoint=ckpts/open_clip_vit_l14.bin
     python tools/train.py configs/rs2sam2_tiny_synthetic.py --resume

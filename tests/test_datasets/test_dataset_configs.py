@@ -65,3 +65,31 @@ def test_val_loader_batches_and_scores(rrsisd_root):
     metrics = metric.evaluate(len(loader.dataset))
     assert metrics['mIoU'] == 100.0 and metrics['num_expressions'] == 2
     assert isinstance(batch['inputs'][0], torch.Tensor)
+
+
+@pytest.mark.parametrize('name,root_fixture,box_erase', [
+    ('rrsisd_official.py', 'rrsisd_root', True),
+    ('refsegrs_official.py', 'refsegrs_root', False),
+])
+def test_official_dataset_configs(name, root_fixture, box_erase, request):
+    cfg = _config(name, request.getfixturevalue(root_fixture))
+    steps = [step.type for step in cfg.train_dataloader.dataset.pipeline]
+    assert ('RandomBoxErase' in steps) == box_erase
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = DATASETS.build(cfg[loader].dataset)
+        packed = dataset[0]
+        sample = packed['data_samples']
+        # both inputs stretched from the original image
+        assert packed['inputs'].shape == (3, 1024, 1024)
+        assert sample.union_img.data.shape == (3, 224, 224)
+        assert sample.union_img.data.dtype == torch.uint8
+        gt_shape = tuple(sample.gt_sem_seg.data.shape[1:])
+        if loader == 'train_dataloader':
+            assert gt_shape == (1024, 1024)
+            if box_erase:  # one sample per ref, one sentence drawn
+                info = dataset.get_data_info(0)
+                assert sample.metainfo['text'] in info['texts']
+        else:  # the metric resizes the GT to 1024
+            assert gt_shape == sample.metainfo['ori_shape']
+    metric = METRICS.build(cfg.test_evaluator)
+    assert metric.eval_size == (1024, 1024)

@@ -1,8 +1,9 @@
 """BEiT3: equal to torchscale's (fixtures), padding, large layout."""
 import pytest
 import torch
+from torch.utils.checkpoint import checkpoint
 
-from rs2sam2_mmseg.models.necks import BEiT3
+from rs2sam2_mmseg.models.necks import BEiT3, beit3
 from .beit3_fixtures import load_json, load_tiny_beit3, tiny_beit3_kwargs
 
 
@@ -76,14 +77,21 @@ def test_drop_path_only_in_training():
             for layer in model.encoder.layers[1:]] == [0.5]
 
 
-def test_activation_checkpointing_gives_the_same_gradients():
+def test_activation_checkpointing_gives_the_same_gradients(monkeypatch):
     fixture = load_tiny_beit3()
     inputs = (fixture['images'], fixture['text_ids'], fixture['text_padding'])
+    calls = []
+    monkeypatch.setattr(
+        beit3, 'checkpoint',
+        lambda *args, **kwargs: calls.append(1) or checkpoint(*args, **kwargs))
     grads = []
     for with_cp in (False, True):
         model = build_tiny(with_cp=with_cp).train()
         model(*inputs).square().sum().backward()
         grads.append(model.encoder.layers[0].ffn.B.fc1.weight.grad)
+        with torch.no_grad():
+            model(*inputs)  # no checkpointing without gradients
+    assert len(calls) == 2  # each layer, only with_cp in training
     torch.testing.assert_close(grads[0], grads[1])
 
 

@@ -1,4 +1,6 @@
 """BEiT3UnionEncoder: official slicing, tokenization, checkpoint loading."""
+import warnings
+
 import pytest
 import torch
 from mmseg.registry import MODELS
@@ -73,6 +75,9 @@ def test_long_sentence_is_truncated_with_a_warning():
             'truncated to the 30'):
         out = encoder(torch.randn(1, 3, 32, 32), [long], ['sent_3'])
     assert out['txt'].shape[1] == 30 and out['txt_mask'].all()
+    with pytest.warns(UserWarning, match='truncated'):
+        ids, _ = encoder.tokenize([long])
+    assert ids[0].tolist() == encoder.tokenizer.encode(long)[:30]
 
 
 def test_bad_arguments():
@@ -84,6 +89,10 @@ def test_bad_arguments():
         build_tiny(vocab_size=64)
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         build_tiny(pretrained='/nonexistent/nope.pth')
+    with pytest.raises(
+            ValueError, match='1 referring expressions for 2 '
+            'images'):
+        build_tiny()(torch.randn(2, 3, 32, 32), TEXTS[:1])
 
 
 def test_pretrained_is_loaded_in_init_weights(tmp_path, monkeypatch):
@@ -118,3 +127,27 @@ def test_unrelated_checkpoint_is_a_clear_error(tmp_path, content, message):
     encoder = build_tiny(pretrained=path)
     with pytest.raises(ValueError, match=message):
         encoder.init_weights()
+
+
+def test_truncation_starts_one_token_past_the_positions():
+    # TEXTS[0] has 12 tokens; a table of P rows holds P - 2 tokens
+    image = torch.randn(1, 3, 32, 32)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        out = build_tiny(max_text_positions=14)(image, TEXTS[:1])
+    assert out['txt'].shape[1] == 12
+    with pytest.warns(UserWarning, match='has 12 tokens; truncated to the 11'):
+        build_tiny(max_text_positions=13)(image, TEXTS[:1])
+
+
+def test_every_trainable_parameter_gets_a_gradient():
+    # DDP without find_unused_parameters; the unused MIM token is frozen
+    encoder = build_tiny().train()
+    out = encoder(torch.randn(2, 3, 32, 32), TEXTS)
+    sum(out[key].sum() for key in ('vis', 'cls', 'txt')).backward()
+    unused = [
+        name for name, param in encoder.named_parameters()
+        if param.requires_grad and param.grad is None
+    ]
+    assert unused == []
+    assert not encoder.beit3.vision_embed.mask_token.requires_grad

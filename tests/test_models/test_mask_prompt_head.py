@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rs2sam2_mmseg.models.decode_heads.mask_prompt_head import (
+from rs2sam2_mmseg.models.decode_heads.language_prompts import (
     DecoderTextFusion, MaskPromptGenerator, mask_prompt)
 from rs2sam2_mmseg.models.losses import two_class_logits
 from .official_fixtures import MPG_RENAMES, load, rename

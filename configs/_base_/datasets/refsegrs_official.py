@@ -8,24 +8,11 @@ train_pipeline = [
     step for step in _base_.train_pipeline
     if step['type'] not in ('RandomRefSentence', 'RandomBoxErase')
 ]
+# replaces the RRSIS-D datasets and their options
+refsegrs = dict(_delete_=True, type=dataset_type, data_root=data_root)
 train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        split='train',
-        pipeline=train_pipeline))
+    dataset=dict(refsegrs, split='train', pipeline=train_pipeline))
 val_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        split='val',
-        pipeline=_base_.test_pipeline))
+    dataset=dict(refsegrs, split='val', pipeline=_base_.test_pipeline))
 test_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        pipeline=_base_.test_pipeline))
+    dataset=dict(refsegrs, split='test', pipeline=_base_.test_pipeline))

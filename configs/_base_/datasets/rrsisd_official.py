@@ -20,16 +20,17 @@ stretch = dict(
     keep_ratio=False,
     backend='pillow',
     interpolation='bilinear')
+box_erase = dict(
+    type='RandomBoxErase',
+    prob=0.2,
+    num_boxes=(20, 60),
+    box_size=(32, 32),
+    subset_seed=0)
 train_pipeline = [
     load_image,
     dict(type='LoadReferringAnnotations'),
     dict(type='RandomRefSentence'),
-    dict(
-        type='RandomBoxErase',
-        prob=0.2,
-        num_boxes=(20, 60),
-        box_size=(32, 32),
-        subset_seed=0),
+    box_erase,
     union_image,
     stretch,
     dict(type='PackReferSegInputs'),

@@ -13,9 +13,12 @@
 # - DeepSpeed bf16 there, bf16 autocast here;
 # - 8 GPUs x 1 image (train_dataloader.batch_size is per GPU: with fewer
 #   GPUs, add optim_wrapper.accumulative_counts to keep 8 per step);
-# - validation every epoch, the best val mIoU + oIoU checkpoint kept.
+# - validation every epoch, the best val mIoU + oIoU checkpoint kept
+#   (loops and hooks otherwise as schedule_40e.py).
+_base_ = ['./schedule_40e.py']
 max_epochs = 40
 optim_wrapper = dict(
+    _delete_=True,
     type='AmpOptimWrapper',
     dtype='bfloat16',
     optimizer=dict(
@@ -29,20 +32,6 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='MultiStepLR', by_epoch=True, milestones=[50], gamma=0.1)
 ]
-train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_epochs=max_epochs)
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(
-        type='CheckpointHook',
-        by_epoch=True,
-        interval=1,
-        max_keep_ckpts=1,
-        save_best='mIoU+oIoU',
-        rule='greater'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='ReferSegVisualizationHook'))
+    checkpoint=dict(max_keep_ckpts=1, save_best='mIoU+oIoU'))

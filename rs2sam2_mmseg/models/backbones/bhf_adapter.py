@@ -123,8 +123,9 @@ class BHFAdapter(nn.Module):
                  zero_init: bool = True) -> None:
         super().__init__()
         if layout not in ('post_residual', 'official'):
-            raise ValueError("BHFAdapter layout must be 'post_residual' or "
-                             f"'official', got {layout!r}")
+            raise ValueError(
+                "BHFAdapter layout (SAM2HieraBHF adapter_layout) must be "
+                f"'post_residual' or 'official', got {layout!r}")
         hidden = -(-max(1, round(dims * ratio)) // num_heads) * num_heads
         self.attn_scale, self.mlp_scale = attn_scale, mlp_scale
         self.text_update = text_update

@@ -1,6 +1,8 @@
-from .mask_prompt_head import MaskPromptGenerator, SAM2MaskPromptHead
+from .language_prompts import DecoderTextFusion, MaskPromptGenerator
+from .mask_prompt_head import SAM2MaskPromptHead
 from .mask_refiner import ImageGuidedMaskRefiner
 
 __all__ = [
-    'ImageGuidedMaskRefiner', 'MaskPromptGenerator', 'SAM2MaskPromptHead'
+    'DecoderTextFusion', 'ImageGuidedMaskRefiner', 'MaskPromptGenerator',
+    'SAM2MaskPromptHead'
 ]

@@ -207,6 +207,9 @@ class BEiT3UnionEncoder(BaseModule):
               (D = ``text_out_dims``, C when None).
             - txt_mask (B, L): bool, True on real tokens.
         """
+        if len(texts) != len(inputs):
+            raise ValueError(f'{len(texts)} referring expressions for '
+                             f'{len(inputs)} images: give one per image.')
         ids, mask = self.tokenize(texts, names)
         ids, mask = ids.to(inputs.device), mask.to(inputs.device)
         images = resize_square(inputs, self.image_size) if (
