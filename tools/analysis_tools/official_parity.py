@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
         '--reuse',
         action='store_true',
         help='keep WORK_DIR/official.pth if it exists (no conversion)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        help="torch threads (default: the oracle's, from timing.json)")
     parser.add_argument('--json', help='also write the figures here')
     add_cfg_options(parser)
     return parser
@@ -250,7 +254,8 @@ def format_results(results: List[dict], timing: dict, memory: dict) -> str:
             f'  forward: ours {res["seconds"]:.2f} s ({res["cpu_seconds"]:.2f}'
             f' s CPU), official {official:.2f} s'
         ]
-    lines.append(f'threads {timing["threads"]}, load average '
+    lines.append(f'threads {torch.get_num_threads()} (oracle '
+                 f'{timing["threads"]}), load average '
                  f'{os.getloadavg()[0]:.1f} (wall times of a loaded machine '
                  'do not compare); peak RSS: ours '
                  f'{memory["process_mb"]:.0f} MB (process), '
@@ -268,7 +273,7 @@ def main() -> None:
     os.makedirs(args.work_dir, exist_ok=True)
     checkpoint = convert(args.oracle_dir, args.work_dir, args.config,
                          args.reuse)
-    torch.set_num_threads(timing['threads'])
+    torch.set_num_threads(args.threads or timing['threads'])
     cfg = load_config(args.config, args.cfg_options)
     model = build_model(
         cfg, osp.join(args.oracle_dir, 'hf', 'sentencepiece.bpe.model'),
