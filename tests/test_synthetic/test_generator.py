@@ -16,7 +16,7 @@ import pytest
 from mmengine.config import Config
 from pycocotools import mask as mask_utils
 
-from rs2sam2_mmseg.datasets.synthetic import (
+from rs2sam2_mmseg.synthetic.generator import (
     CATEGORIES, NOUNS, PALETTE, POSITION_PHRASES, RELATION_WORDS,
     SENTENCE_TYPES, SIZE_WORDS, SPLITS, SUPERLATIVES, Query, Relation,
     SceneObject, SyntheticParams, evaluate_query, generate_synthetic_rrsisd,

@@ -24,7 +24,8 @@ suffices.
 
 Directions follow image coordinates (x to the right, y downwards), so a flip
 that swaps the direction words of the sentence (``flip_text``, with the word
-pairs of ``datasets/transforms/flip.py``) keeps it true of the flipped image.
+pairs of :mod:`rs2sam2_mmseg.datasets.transforms.flip`) keeps it true of the
+flipped image.
 """
 import json
 import math
