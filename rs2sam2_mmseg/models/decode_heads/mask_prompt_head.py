@@ -88,7 +88,8 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             Defaults to True.
         train_mask_decoder (bool): Fine-tune SAM2's mask decoder.
             Defaults to True.
-        prompt_residual (bool): Add the pseudo-mask logits, bilinearly
+        prompt_residual (bool): A general option for decoders trained from
+            scratch (the demo sets it). Add the pseudo-mask logits, bilinearly
             resized to the decoder's S/4 grid and with their gradient
             stopped, to the decoder's mask logits: SAM2's decoder then
             learns a correction of the language prior. Trained from
@@ -100,8 +101,9 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
         refiner (dict, optional): Config of a module that refines the S/4
             mask logits to the input resolution with the image
             (``ImageGuidedMaskRefiner``; ``feat_dims`` is filled in); the
-            head then outputs (B, 1, S, S). Defaults to None (S/4 output,
-            as SAM2).
+            head then outputs (B, 1, S, S). A general option for small
+            inputs, where S/4 is coarse (the demo's 96 px); the paper
+            configs leave it off. Defaults to None (S/4 output, as SAM2).
         threshold (float): Sigmoid threshold of the binary prediction.
             Defaults to 0.5.
         logit_threshold (float, optional): The threshold on the logit

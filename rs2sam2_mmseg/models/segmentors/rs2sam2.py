@@ -69,17 +69,19 @@ class RS2SAM2(BaseSegmentor):
             Defaults to None (the components' own setting).
         union_grad_scale (float): Factor on the gradient the SAM2 side sends
             into the union encoder; 1 trains end to end as the paper does,
-            0 leaves the union encoder to the mask prompt generator (the
-            demo does: trained end to end from scratch, the union encoder
-            never learns the position and relation words, see README).
-            Defaults to 1.
+            0 leaves the union encoder to the mask prompt generator. A
+            general option for union encoders trained from scratch: the
+            demo sets 0 (trained end to end from scratch, its union encoder
+            never learns the position and relation words, see README); the
+            paper configs keep 1. Defaults to 1.
         train_cfg (OptConfigType): Unused, kept for the mmseg contract.
             Defaults to None.
         test_cfg (OptConfigType): ``mode`` (only ``'whole'``: whole-image
             inference), ``single_region`` (bool): keep only the
             8-connected region of each predicted mask with the largest
-            summed squared probability, for data where every expression
-            names one connected object, and ``pred_scale``: 'original'
+            summed squared probability, a general option for data where
+            every expression names one connected object (the demo sets it;
+            the paper configs leave it off), and ``pred_scale``: 'original'
             (predictions at each sample's ``ori_shape``) or 'input' (at the
             S x S model input, thresholded there and never resized: the
             official RS2-SAM2 protocol, with images stretched to S by the
