@@ -23,7 +23,7 @@ _base_ = [
 # quarter less time per iteration, and more iterations in the demo's time
 # pay more than the resolution (see README).
 sam2_image_size = 64
-# Every word the generator writes (rs2sam2_mmseg.datasets.synthetic; a test
+# Every word the generator writes (rs2sam2_mmseg.synthetic.generator; a test
 # keeps them in step). The text tower embeds these tokens alone: CLIP's
 # 49408-row table was 3.2M of the 5.3M trained parameters, all updated and
 # all-reduced each step; with 48 rows a DDP step takes 8% less time

@@ -9,5 +9,6 @@ from . import compat  # noqa: F401  (must stay the first import)
 from . import apis, datasets, evaluation, models, utils  # noqa: E402,F401
 from . import visualization  # noqa: E402,F401
 from . import engine  # noqa: E402,F401
+from . import synthetic  # noqa: E402,F401
 
 __version__ = '0.1.0'

@@ -13,9 +13,8 @@ from mmengine.runner import Runner
 from mmseg.registry import MODELS
 from torch import nn
 
-from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams,
-                                              generate_synthetic_rrsisd)
 from rs2sam2_mmseg.models.utils import parameter_table
+from rs2sam2_mmseg.synthetic import SyntheticParams, generate_synthetic_rrsisd
 from rs2sam2_mmseg.utils import configure_amp
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

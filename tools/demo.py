@@ -31,11 +31,10 @@ import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
 from mmseg.registry import DATASETS, MODELS
 from rs2sam2_mmseg.apis import inference_referring_model, init_referring_model
 from rs2sam2_mmseg.datasets import LoadReferringAnnotations
-from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams, format_summary,
-                                              generate_synthetic_rrsisd)
-from rs2sam2_mmseg.datasets.synthetic_report import (category_only_baseline,
-                                                     load_scene_sentences,
-                                                     miou_per_sentence_type)
+from rs2sam2_mmseg.synthetic import (SyntheticParams, category_only_baseline,
+                                     format_summary, generate_synthetic_rrsisd,
+                                     load_scene_sentences,
+                                     miou_per_sentence_type)
 from rs2sam2_mmseg.utils import (UserInputError, changed_recipe,
                                  checkpoint_meta, format_table, free_port,
                                  load_config, run_cli)

@@ -13,8 +13,8 @@ import functools
 import sys
 from typing import List, Optional
 
-from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams, format_summary,
-                                              generate_synthetic_rrsisd)
+from rs2sam2_mmseg.synthetic import (SyntheticParams, format_summary,
+                                     generate_synthetic_rrsisd)
 
 DEFAULTS = SyntheticParams()
 

@@ -43,8 +43,7 @@ import rs2sam2_mmseg  # noqa: F401  (compat shims before mmseg)
 from rs2sam2_mmseg.apis import (inference_referring_model,
                                 init_referring_model, read_raster,
                                 referring_tta_model)
-from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams,
-                                              generate_synthetic_rrsisd)
+from rs2sam2_mmseg.synthetic import SyntheticParams, generate_synthetic_rrsisd
 from rs2sam2_mmseg.utils import (USER_ERRORS, UserInputError, add_cfg_options,
                                  checkpoint_meta, run_cli, tool_parser)
 from rs2sam2_mmseg.visualization import draw_referring_overlay

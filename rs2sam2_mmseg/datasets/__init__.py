@@ -1,9 +1,8 @@
-"""Referring segmentation datasets, samplers and transforms (registries
-DATASETS, DATA_SAMPLERS, TRANSFORMS)."""
+"""Referring segmentation datasets and transforms (registries DATASETS,
+TRANSFORMS)."""
 from .basereferdataset import BaseReferSegDataset
 from .refsegrs import RefSegRSDataset
 from .rrsisd import RRSISDDataset
-from .samplers import SentenceTypeWeightedSampler
 from .text_ablation import TextAblationDataset
 from .transforms import (LoadReferringAnnotations, PackReferSegInputs,
                          RandomBoxErase, RandomRefSentence,
@@ -11,8 +10,7 @@ from .transforms import (LoadReferringAnnotations, PackReferSegInputs,
 
 __all__ = [
     'BaseReferSegDataset', 'RRSISDDataset', 'RefSegRSDataset',
-    'TextAblationDataset', 'SentenceTypeWeightedSampler',
-    'LoadReferringAnnotations', 'ReferringRandomFlip',
+    'TextAblationDataset', 'LoadReferringAnnotations', 'ReferringRandomFlip',
     'RandomBoxErase', 'RandomRefSentence', 'UnionImageResize',
     'PackReferSegInputs', 'flip_text'
 ]

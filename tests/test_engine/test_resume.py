@@ -9,8 +9,7 @@ import time
 import torch
 
 import rs2sam2_mmseg  # noqa: F401  (checkpoints load under weights_only)
-from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams,
-                                              generate_synthetic_rrsisd)
+from rs2sam2_mmseg.synthetic import SyntheticParams, generate_synthetic_rrsisd
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MAX_ITERS = 6

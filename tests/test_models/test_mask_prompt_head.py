@@ -265,7 +265,7 @@ def test_each_loss_term_by_hand():
     out = dict(seg_logits=torch.logit(probs)[None, None].requires_grad_(),
                pseudo_logits=torch.full((1, 1, 1, 1), math.log(3),
                                         requires_grad=True))
-    head.forward = lambda feats, union_out, inputs=None: out
+    head.forward = lambda *args, **kwargs: out
     sample = SegDataSample()
     sample.gt_sem_seg = PixelData(
         data=torch.tensor([[[0, 0, 0], [0, 1, 1], [0, 1, 255]]]))

@@ -11,8 +11,7 @@ from typing import Dict, NamedTuple
 
 import pytest
 
-from rs2sam2_mmseg.datasets.synthetic import (SyntheticParams,
-                                              generate_synthetic_rrsisd)
+from rs2sam2_mmseg.synthetic import SyntheticParams, generate_synthetic_rrsisd
 from .utils import TINY_CONFIG, data_options, run_tool
 
 

@@ -8,8 +8,7 @@ import sys
 import pytest
 import torch
 
-from rs2sam2_mmseg.datasets.synthetic import SyntheticParams
-from rs2sam2_mmseg.datasets.synthetic_report import load_scene_sentences
+from rs2sam2_mmseg.synthetic import SyntheticParams, load_scene_sentences
 from rs2sam2_mmseg.utils import load_config
 from .utils import TINY_CONFIG, TOOLS, tool_module
 

@@ -88,7 +88,8 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             Defaults to True.
         train_mask_decoder (bool): Fine-tune SAM2's mask decoder.
             Defaults to True.
-        prompt_residual (bool): Add the pseudo-mask logits, bilinearly
+        prompt_residual (bool): A general option for decoders trained from
+            scratch (the demo sets it). Add the pseudo-mask logits, bilinearly
             resized to the decoder's S/4 grid and with their gradient
             stopped, to the decoder's mask logits: SAM2's decoder then
             learns a correction of the language prior. Trained from
@@ -100,8 +101,9 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
         refiner (dict, optional): Config of a module that refines the S/4
             mask logits to the input resolution with the image
             (``ImageGuidedMaskRefiner``; ``feat_dims`` is filled in); the
-            head then outputs (B, 1, S, S). Defaults to None (S/4 output,
-            as SAM2).
+            head then outputs (B, 1, S, S). A general option for small
+            inputs, where S/4 is coarse (the demo's 96 px); the paper
+            configs leave it off. Defaults to None (S/4 output, as SAM2).
         threshold (float): Sigmoid threshold of the binary prediction.
             Defaults to 0.5.
         logit_threshold (float, optional): The threshold on the logit
@@ -232,7 +234,9 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
     def forward(self,
                 feats: Dict[str, List[Tensor]],
                 union_out: Dict[str, Tensor],
-                inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
+                inputs: Optional[Tensor] = None,
+                sam2_union_out: Optional[Dict[str, Tensor]] = None
+                ) -> Dict[str, Tensor]:
         """Predict the mask.
 
         Args:
@@ -240,12 +244,14 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
                 S/4, S/8, S/16 with D channels).
             union_out (dict): Union encoder output; ``cls`` (B, C) and
                 ``vis`` (B, Nv, C), with ``text_fusion`` also ``txt``
-                (B, L, D) and ``txt_mask`` (B, L). An optional ``'sam2'``
-                entry (a copy with scaled gradient, see
-                ``RS2SAM2.union_grad_scale``) feeds the sparse prompt and
-                the fusion instead.
+                (B, L, D) and ``txt_mask`` (B, L); feeds the mask prompt
+                generator.
             inputs (Tensor, optional): The normalised images (B, 3, S, S);
                 required with a ``refiner``. Defaults to None.
+            sam2_union_out (dict, optional): What feeds the sparse prompt
+                and the fusion: ``union_out`` with a scaled gradient (see
+                ``RS2SAM2.union_grad_scale``). Defaults to None
+                (``union_out``).
 
         Returns:
             dict[str, Tensor]: ``seg_logits`` (B, 1, S/4, S/4), or
@@ -259,7 +265,7 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             points=None,
             boxes=None,
             masks=mask_prompt(pseudo, self.prompt_encoder.mask_input_size))
-        sam2_side = union_out.get('sam2', union_out)
+        sam2_side = union_out if sam2_union_out is None else sam2_union_out
         sparse = torch.cat(
             [sparse, self.sparse_proj(sam2_side['cls'])[:, None]], dim=1)
         fuse = None
@@ -288,24 +294,29 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
              feats: Dict[str, List[Tensor]],
              union_out: Dict[str, Tensor],
              data_samples: SampleList,
-             inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
+             inputs: Optional[Tensor] = None,
+             sam2_union_out: Optional[Dict[str, Tensor]] = None
+             ) -> Dict[str, Tensor]:
         """Forward and compute every loss term.
 
         Args:
             feats (dict): Backbone output.
-            union_out (dict): Union encoder output (its ``'sam2'`` copy, if
-                any, weighs the boundary loss).
+            union_out (dict): Union encoder output.
             data_samples (list[SegDataSample]): With ``gt_sem_seg``
                 (1, S, S), 0/1 and ``ignore_index`` on padding.
             inputs (Tensor, optional): The normalised images (B, 3, S, S);
                 required with a ``refiner``. Defaults to None.
+            sam2_union_out (dict, optional): See :meth:`forward`; it also
+                weighs the boundary loss. Defaults to None (``union_out``).
 
         Returns:
             dict[str, Tensor]: One entry per loss term (``loss_ce``,
             ``loss_dice``, ``loss_boundary``, ``loss_pseudo``) plus
             ``acc_seg`` (pixel accuracy in percent, not a loss).
         """
-        out = self.forward(feats, union_out, inputs)
+        out = self.forward(feats, union_out, inputs, sam2_union_out)
+        if sam2_union_out is None:
+            sam2_union_out = union_out
         target = torch.stack(
             [ds.gt_sem_seg.data[0] for ds in data_samples]).long()  # (B,S,S)
         size = target.shape[-2:]
@@ -316,13 +327,12 @@ class SAM2MaskPromptHead(SAM2WeightsMixin, BaseModule):
             losses[loss.loss_name] = loss(
                 logits, target, ignore_index=self.ignore_index)
         if self.loss_boundary is not None:
-            weights_from = union_out.get('sam2', union_out)
             losses[self.loss_boundary.loss_name] = self.loss_boundary(
                 logits,
                 target,
-                vis=weights_from['vis'],
-                cls=weights_from['cls'],
-                text_token=weights_from['txt'][:, 0],
+                vis=sam2_union_out['vis'],
+                cls=sam2_union_out['cls'],
+                text_token=sam2_union_out['txt'][:, 0],
                 ignore_index=self.ignore_index)
         if self.loss_pseudo is not None:
             pseudo = resize(out['pseudo_logits'], size, mode='bilinear',

@@ -110,11 +110,12 @@ class UnionEncoder(BaseModule):
             of their own in the text tower's token embedding, built with
             only those rows (plus the padding, start and end tokens and
             one row every other token shares) instead of one per token of
-            the tokenizer (49408 for CLIP). For a tower trained from
-            scratch on a closed vocabulary (the synthetic demo): the full
-            table is most of a tiny model's parameters, updated and
-            all-reduced every step though few rows are used. A sentence
-            with other words is encoded with a warning. Not with
+            the tokenizer (49408 for CLIP). A general option for any tower
+            trained from scratch on a closed vocabulary: the full table is
+            most of a tiny model's parameters, updated and all-reduced
+            every step though few rows are used. The synthetic demo uses
+            it; the paper configs (pretrained towers) leave it off. A
+            sentence with other words is encoded with a warning. Not with
             ``pretrained``. Defaults to None (the tokenizer's vocabulary).
         input_mean (Sequence[float]): Mean the input was normalised with
             (0-255 scale). Defaults to SAM2's (ImageNet) mean.

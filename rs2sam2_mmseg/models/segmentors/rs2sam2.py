@@ -34,7 +34,7 @@ class RS2SAM2(BaseSegmentor):
           -> backbone(inputs, union_out')   SAM2 Hiera + BHF: backbone_fpn
                                             at S/4, S/8, S/16
           -> decode_head(feats, union_out,  mask logits (B, 1, S/4, S/4);
-                         inputs)            (B, 1, S, S) with its refiner
+                 inputs, union_out')        (B, 1, S, S) with its refiner
           loss():    decode_head.loss (keys prefixed 'decode.')
           predict(): logits resized to S, padding cropped, resized to each
                      sample's ori_shape (or kept at S x S with
@@ -69,17 +69,19 @@ class RS2SAM2(BaseSegmentor):
             Defaults to None (the components' own setting).
         union_grad_scale (float): Factor on the gradient the SAM2 side sends
             into the union encoder; 1 trains end to end as the paper does,
-            0 leaves the union encoder to the mask prompt generator (the
-            demo does: trained end to end from scratch, the union encoder
-            never learns the position and relation words, see README).
-            Defaults to 1.
+            0 leaves the union encoder to the mask prompt generator. A
+            general option for union encoders trained from scratch: the
+            demo sets 0 (trained end to end from scratch, its union encoder
+            never learns the position and relation words, see README); the
+            paper configs keep 1. Defaults to 1.
         train_cfg (OptConfigType): Unused, kept for the mmseg contract.
             Defaults to None.
         test_cfg (OptConfigType): ``mode`` (only ``'whole'``: whole-image
             inference), ``single_region`` (bool): keep only the
             8-connected region of each predicted mask with the largest
-            summed squared probability, for data where every expression
-            names one connected object, and ``pred_scale``: 'original'
+            summed squared probability, a general option for data where
+            every expression names one connected object (the demo sets it;
+            the paper configs leave it off), and ``pred_scale``: 'original'
             (predictions at each sample's ``ori_shape``) or 'input' (at the
             S x S model input, thresholded there and never resized: the
             official RS2-SAM2 protocol, with images stretched to S by the
@@ -180,7 +182,8 @@ class RS2SAM2(BaseSegmentor):
 
     def extract_feat(self,
                      inputs: Tensor,
-                     data_samples: OptSampleList = None) -> Tuple[dict, dict]:
+                     data_samples: OptSampleList = None
+                     ) -> Tuple[dict, dict, dict]:
         """Union encoder then language-adapted SAM2 image encoder.
 
         The union encoder gets ``union_inputs=``, the stacked
@@ -194,10 +197,10 @@ class RS2SAM2(BaseSegmentor):
                 and optionally ``union_img`` (3, s, s).
 
         Returns:
-            tuple[dict, dict]: Backbone features and union encoder output;
-            with ``union_grad_scale`` < 1 the latter also holds, under
-            ``'sam2'``, its gradient-scaled copy for the decode head's SAM2
-            side.
+            tuple[dict, dict, dict]: Backbone features, union encoder output
+            and what SAM2's side reads of it: the union encoder output
+            itself, or its gradient-scaled copy with ``union_grad_scale``
+            < 1.
         """
         texts, names = self._texts(data_samples)
         union_inputs = self._union_inputs(data_samples, names)
@@ -206,10 +209,11 @@ class RS2SAM2(BaseSegmentor):
         else:
             union_out = self.union_encoder(
                 inputs, texts, names, union_inputs=union_inputs)
-        if self.union_grad_scale == 1:
-            return self.backbone(inputs, union_out), union_out
-        scaled = scale_grad_dict(union_out, self.union_grad_scale)
-        return self.backbone(inputs, scaled), dict(union_out, sam2=scaled)
+        sam2_union_out = union_out
+        if self.union_grad_scale != 1:
+            sam2_union_out = scale_grad_dict(union_out, self.union_grad_scale)
+        return (self.backbone(inputs, sam2_union_out), union_out,
+                sam2_union_out)
 
     def encode_decode(self, inputs: Tensor,
                       batch_img_metas: List[dict]) -> Tensor:
@@ -237,10 +241,15 @@ class RS2SAM2(BaseSegmentor):
             ``decode.loss_boundary``, ``decode.loss_pseudo``,
             ``decode.acc_seg``.
         """
-        feats, union_out = self.extract_feat(inputs, data_samples)
+        feats, union_out, sam2_union_out = self.extract_feat(
+            inputs, data_samples)
         return add_prefix(
-            self.decode_head.loss(feats, union_out, data_samples, inputs),
-            'decode')
+            self.decode_head.loss(
+                feats,
+                union_out,
+                data_samples,
+                inputs,
+                sam2_union_out=sam2_union_out), 'decode')
 
     def predict(self,
                 inputs: Tensor,
@@ -332,5 +341,8 @@ class RS2SAM2(BaseSegmentor):
         Returns:
             Tensor: (B, 1, S/4, S/4) or (B, 1, S, S).
         """
-        feats, union_out = self.extract_feat(inputs, data_samples)
-        return self.decode_head(feats, union_out, inputs)['seg_logits']
+        feats, union_out, sam2_union_out = self.extract_feat(
+            inputs, data_samples)
+        return self.decode_head(
+            feats, union_out, inputs,
+            sam2_union_out=sam2_union_out)['seg_logits']

@@ -5,9 +5,9 @@ import torch
 from mmengine.dataset import InfiniteSampler
 
 from mmseg.registry import DATA_SAMPLERS
-from ...utils.errors import UserInputError
-from ..synthetic import SENTENCE_TYPES
-from ..synthetic_report import load_scene_sentences
+from ..utils.errors import UserInputError
+from .generator import SENTENCE_TYPES
+from .report import load_scene_sentences
 
 
 @DATA_SAMPLERS.register_module()

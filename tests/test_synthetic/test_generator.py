@@ -16,11 +16,11 @@ import pytest
 from mmengine.config import Config
 from pycocotools import mask as mask_utils
 
-from rs2sam2_mmseg.datasets.synthetic import (
-    CATEGORIES, HORIZONTAL_SWAPS, NOUNS, PALETTE, POSITION_PHRASES,
-    RELATION_WORDS, SENTENCE_TYPES, SIZE_WORDS, SPLITS, SUPERLATIVES,
-    VERTICAL_SWAPS, Query, Relation, SceneObject, SyntheticParams,
-    evaluate_query, generate_synthetic_rrsisd, is_unambiguous, output_paths)
+from rs2sam2_mmseg.synthetic.generator import (
+    CATEGORIES, NOUNS, PALETTE, POSITION_PHRASES, RELATION_WORDS,
+    SENTENCE_TYPES, SIZE_WORDS, SPLITS, SUPERLATIVES, Query, Relation,
+    SceneObject, SyntheticParams, evaluate_query, generate_synthetic_rrsisd,
+    is_unambiguous, output_paths)
 
 # pycocotools' decode under numpy 2 warns on every call.
 pytestmark = pytest.mark.filterwarnings(
@@ -212,13 +212,22 @@ def test_flip_with_swapped_words_keeps_sentences_true(files, flip):
                                   margin) == [record['ann_id']]
 
 
-@pytest.mark.parametrize('flip, pairs', [('horizontal', HORIZONTAL_SWAPS),
-                                         ('vertical', VERTICAL_SWAPS)])
-def test_flip_transform_swaps_every_direction_word(flip, pairs):
+@pytest.mark.parametrize('flip', sorted(FLIPS))
+def test_flip_transform_swaps_every_direction_phrase(flip):
+    """flip_text maps each phrasing of a direction to the same phrasing of
+    its mirror direction, so a flipped sentence says the flipped query."""
     from rs2sam2_mmseg.datasets import flip_text
-    for first, second in pairs:
-        assert flip_text(f'the car {first} the tank',
-                         flip) == f'the car {second} the tank'
+    _, words = FLIPS[flip]
+    for table in (POSITION_PHRASES, RELATION_WORDS):
+        for word, mirror in words.items():
+            if word not in table:
+                continue
+            flipped = [
+                tuple(flip_text(part, flip) for part in phrase) if isinstance(
+                    phrase, tuple) else flip_text(phrase, flip)
+                for phrase in table[word]
+            ]
+            assert flipped == list(table[mirror]), (word, mirror)
 
 
 def test_colours_survive_jpeg_and_stand_out(tiny, files):

@@ -9,8 +9,8 @@ from mmengine.runner import Runner
 from torch import nn
 
 import rs2sam2_mmseg  # noqa: F401  (registers the hook)
-from rs2sam2_mmseg.engine import TrainTimeBudgetHook
-from rs2sam2_mmseg.engine.hooks import train_time_budget_hook
+from rs2sam2_mmseg.synthetic import (TrainTimeBudgetHook,
+                                     train_time_budget_hook)
 
 
 class FakeClock:

@@ -5,7 +5,7 @@ import os.path as osp
 from collections import defaultdict
 from typing import Dict, List
 
-from .synthetic import output_paths
+from .generator import output_paths
 
 
 def load_scene_sentences(data_root: str, split: str) -> Dict[str, dict]:

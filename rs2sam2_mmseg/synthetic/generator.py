@@ -23,8 +23,9 @@ ambiguous. A referred object always shares its image with at least
 suffices.
 
 Directions follow image coordinates (x to the right, y downwards), so a flip
-that swaps the words of :data:`HORIZONTAL_SWAPS` (or :data:`VERTICAL_SWAPS`)
-in the sentence keeps it true of the flipped image.
+that swaps the direction words of the sentence (``flip_text``, with the word
+pairs of :mod:`rs2sam2_mmseg.datasets.transforms.flip`) keeps it true of the
+flipped image.
 """
 import json
 import math
@@ -98,10 +99,6 @@ POSITION_MARGIN = 0.12
 SENTENCE_TYPES = ('colour', 'size', 'position', 'relation', 'colour_position')
 POSITIONS = ('left', 'right', 'top', 'bottom', 'centre')
 DIRECTIONS = ('left', 'right', 'above', 'below')
-#: Word pairs a flip must swap to keep the sentences true.
-HORIZONTAL_SWAPS = (('left', 'right'), ('leftmost', 'rightmost'))
-VERTICAL_SWAPS = (('top', 'bottom'), ('topmost', 'bottommost'),
-                  ('upper', 'lower'), ('above', 'below'))
 #: (before the noun, after the noun) phrasings of each position.
 POSITION_PHRASES = {
     'left': (('', 'on the left'), ('leftmost', ''), ('', 'at the left')),

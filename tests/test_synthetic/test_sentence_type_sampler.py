@@ -4,11 +4,12 @@ from collections import Counter
 
 import pytest
 
-from rs2sam2_mmseg.datasets import RRSISDDataset, SentenceTypeWeightedSampler
-from rs2sam2_mmseg.datasets.synthetic import (SENTENCE_TYPES,
-                                              SyntheticParams,
-                                              generate_synthetic_rrsisd)
-from rs2sam2_mmseg.datasets.synthetic_report import load_scene_sentences
+from rs2sam2_mmseg.datasets import RRSISDDataset
+from rs2sam2_mmseg.synthetic import (SENTENCE_TYPES,
+                                     SentenceTypeWeightedSampler,
+                                     SyntheticParams,
+                                     generate_synthetic_rrsisd,
+                                     load_scene_sentences)
 
 
 @pytest.fixture(scope='module')

@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mmseg.registry import HOOKS
-from ...utils.errors import UserInputError
+from ..utils.errors import UserInputError
 
 #: Message hub keys (saved in checkpoints, so a resumed run keeps them).
 MAX_ITERS_KEY = 'time_budget_max_iters'
