@@ -57,6 +57,10 @@ def init_referring_model(config: Union[str, Config],
     """
     cfg = load_config(config, cfg_options) if isinstance(config, str) \
         else config
+    if (cfg.model.get('test_cfg') or {}).get('pred_scale') == 'input':
+        # the official protocol scores masks at the model input; users get
+        # them at their image's resolution
+        cfg.model.test_cfg.pred_scale = 'original'
     if checkpoint is not None and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'Checkpoint {checkpoint!r} does not exist')
     init_default_scope(cfg.get('default_scope', 'mmseg'))

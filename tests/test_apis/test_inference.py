@@ -1,4 +1,6 @@
 """Inference API: init_referring_model and inference_referring_model."""
+import os.path as osp
+
 import mmcv
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ from mmseg.structures import SegDataSample
 from rs2sam2_mmseg.apis import (inference_pipeline, inference_referring_model,
                                 init_referring_model, referring_tta_model)
 from ..test_models.utils import TEXTS
-from ..test_tools.utils import TINY_CONFIG
+from ..test_tools.utils import REPO, TINY_CONFIG
 
 
 @pytest.fixture(scope='module')
@@ -162,3 +164,18 @@ def test_tta_model_shares_the_weights(tmp_path, model, image):
                                        want.pred_sem_seg.data)
     assert wrapper.module.decode_head.threshold == \
         model.cfg.model.decode_head.threshold
+
+
+def test_paper_layout_masks_come_at_the_image_resolution():
+    """The paper configs score at the 1024 model input (pred_scale
+    'input', the official protocol); the inference API gives a user the
+    mask at the image's own size."""
+    spm = osp.join(REPO, 'tests', 'test_models', 'fixtures', 'tiny_spm.model')
+    model = init_referring_model(
+        osp.join(REPO, 'configs', 'rs2sam2_beit3_tiny_synthetic.py'),
+        cfg_options={'model.union_encoder.spm_file': spm})
+    assert model.pred_scale == 'original'
+    image = np.random.RandomState(0).randint(0, 255, (70, 90, 3), np.uint8)
+    result = inference_referring_model(model, image, 'the red car')
+    assert result.pred_sem_seg.shape == (70, 90)
+    assert result.seg_logits.shape == (70, 90)

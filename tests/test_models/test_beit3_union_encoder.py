@@ -60,6 +60,12 @@ def test_inputs_are_resized_without_union_inputs():
     assert out['txt'].shape == (1, 12, 32)  # no projection
 
 
+def test_missing_spm_file_names_the_config_key():
+    with pytest.raises(FileNotFoundError,
+                       match='model.union_encoder.spm_file=PATH'):
+        build_tiny(spm_file=None)
+
+
 def test_empty_sentence_is_an_error_naming_the_sample():
     with pytest.raises(ValueError, match='sample sent_7'):
         build_tiny()(torch.randn(2, 3, 32, 32), ['a car', ' '],

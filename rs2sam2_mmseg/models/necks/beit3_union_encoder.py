@@ -82,6 +82,12 @@ class BEiT3UnionEncoder(BaseModule):
                 f'BEiT-3 checkpoint {pretrained!r} does not exist (give a '
                 'local unilm checkpoint, e.g. beit3_large_patch16_224.pth).')
         self.pretrained = pretrained
+        if spm_file is None:  # an OSError: the tools print it as one line
+            raise FileNotFoundError(
+                'BEiT3UnionEncoder needs its sentencepiece model: set '
+                'model.union_encoder.spm_file=PATH (beit3.spm, or the '
+                'sentencepiece.bpe.model the converter copies beside a '
+                'converted checkpoint).')
         self.tokenizer = XLMRobertaSentencePieceTokenizer(spm_file)
         if len(self.tokenizer) > vocab_size:
             raise ValueError(
