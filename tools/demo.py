@@ -52,8 +52,12 @@ EVALUATIONS = {
 #: summary's comparison.
 DOCUMENTED_ITERATIONS = 2140
 #: The estimate of what follows training (:func:`after_training_minutes`)
-#: times this: a slower stretch of the hour must not break the promise.
-AFTER_TRAINING_SLACK = 1.3
+#: times this. The model timed in-process runs faster than the tools'
+#: evaluations (data pipeline, metric, DDP start-up): beside a busy loop
+#: on each core, a fresh-clone demo measured 0.015 s per expression and
+#: reserved 1.9 min at a slack of 1.3, and what followed training took 2.5
+#: min (docs/reliability.md); a slower stretch must not break the promise.
+AFTER_TRAINING_SLACK = 2.0
 #: The least training a demo gets, however long the set-up took.
 MIN_TRAIN_MINUTES = 1.0
 
