@@ -251,8 +251,8 @@ def resize_to_nothing(pipeline: Any,
     of an image of ``shape`` 0 px (OpenCV then fails naming no file).
 
     Args:
-        pipeline (Compose): A pipeline; its top-level ``transforms`` are
-            looked at.
+        pipeline (Compose): A pipeline; its steps are looked at, and the
+            steps of every branch of a ``TestTimeAug`` in it.
         shape (tuple[int, int]): The image's (height, width).
 
     Returns:
@@ -262,6 +262,10 @@ def resize_to_nothing(pipeline: Any,
         if isinstance(step, Resize) and step.keep_ratio and step.scale:
             if min(mmcv.rescale_size(shape[::-1], step.scale)) == 0:
                 return step.scale
+        for branch in getattr(step, 'subroutines', []):  # TestTimeAug
+            scale = resize_to_nothing(branch, shape)
+            if scale is not None:
+                return scale
     return None
 
 

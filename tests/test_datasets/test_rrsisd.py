@@ -363,14 +363,22 @@ def test_undecodable_image_named(rrsisd_root, damage):
         dataset[0]
 
 
-def test_image_resized_to_nothing_named(rrsisd_root):
+@pytest.mark.parametrize('pipeline', [
+    [
+        dict(type='LoadImageFromFile'),
+        dict(type='Resize', scale=(96, 96), keep_ratio=True)
+    ],
+    [  # as tools/test.py --tta builds it: the Resize inside TestTimeAug
+        dict(type='LoadImageFromFile'),
+        dict(
+            type='TestTimeAug',
+            transforms=[[dict(type='Resize', scale=(96, 96),
+                              keep_ratio=True)]])
+    ],
+])
+def test_image_resized_to_nothing_named(rrsisd_root, pipeline):
     dataset = RRSISDDataset(
-        split='val',
-        data_root=rrsisd_root,
-        pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='Resize', scale=(96, 96), keep_ratio=True)
-        ])
+        split='val', data_root=rrsisd_root, pipeline=pipeline)
     path = dataset.get_data_info(0)['img_path']
     write_image(path, 1, 400)  # 400 x 1 px: 96 x 0.24 after the resize
     with pytest.raises(UserInputError, match=f'{path} \\(sent_id 105\\) is '
