@@ -7,6 +7,7 @@ from mmseg.registry import MODELS
 
 from rs2sam2_mmseg.models.necks import BEiT3UnionEncoder, beit3_union_encoder
 from rs2sam2_mmseg.models.utils import resize_square
+from rs2sam2_mmseg.utils import UserInputError
 from .beit3_fixtures import SPM_FILE
 
 TEXTS = ['the red car on the left', 'ships near 12 cranes (3 are yellow)']
@@ -126,12 +127,16 @@ def test_pretrained_is_loaded_in_init_weights(tmp_path, monkeypatch):
 @pytest.mark.parametrize('content, message', [
     (dict(model=dict(head=torch.zeros(1))), 'No key of .* is a BEiT-3 key'),
     (dict(state_dict={}), 'expected a dict with a "model"'),
+    (b'PK\x03\x04 cut short', 'other.pth is not a complete checkpoint'),
 ])
 def test_unrelated_checkpoint_is_a_clear_error(tmp_path, content, message):
-    path = str(tmp_path / 'other.pth')
-    torch.save(content, path)
-    encoder = build_tiny(pretrained=path)
-    with pytest.raises(ValueError, match=message):
+    path = tmp_path / 'other.pth'
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        torch.save(content, path)
+    encoder = build_tiny(pretrained=str(path))
+    with pytest.raises(UserInputError, match=message):
         encoder.init_weights()
 
 

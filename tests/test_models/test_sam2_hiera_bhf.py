@@ -6,6 +6,7 @@ from sam2.modeling.backbones.hieradet import MultiScaleBlock
 from rs2sam2_mmseg.models.backbones.bhf_adapter import (BHFAdapter,
                                                         TextVisualGate)
 from rs2sam2_mmseg.models.utils.param_summary import count_parameters
+from rs2sam2_mmseg.utils import UserInputError
 from .official_fixtures import load, split_block
 from .utils import build_tiny, official_tiny_sam2, tiny_cfg
 
@@ -65,12 +66,17 @@ def test_bad_checkpoints_raise_clear_errors(tmp_path):
         build_tiny('backbone', sam2_checkpoint=str(tmp_path / 'missing.pt'))
     other = tmp_path / 'other.pt'
     torch.save({'model': {'memory_encoder.x': torch.zeros(1)}}, other)
-    with pytest.raises(ValueError, match='other.pt'):
+    with pytest.raises(UserInputError, match='other.pt'):
         build_tiny('backbone', sam2_checkpoint=str(other))
     flat = tmp_path / 'flat.pt'
     torch.save({'image_encoder.x': torch.zeros(1)}, flat)
-    with pytest.raises(ValueError, match='not an official SAM2'):
+    with pytest.raises(UserInputError, match='not an official SAM2'):
         build_tiny('backbone', sam2_checkpoint=str(flat))
+    # a user's file: one line (UserInputError), never torch's traceback
+    cut = tmp_path / 'cut.pt'
+    cut.write_bytes(other.read_bytes()[:200])
+    with pytest.raises(UserInputError, match='cut.pt is not a complete'):
+        build_tiny('backbone', sam2_checkpoint=str(cut))
 
 
 def test_frozen_sam2_and_trainable_adapters():

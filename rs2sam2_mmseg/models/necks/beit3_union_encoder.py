@@ -3,13 +3,14 @@ import os.path as osp
 import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from mmseg.utils import OptMultiConfig
 from torch import Tensor, nn
 
+from ...utils.checkpoint_io import load_checkpoint_file
+from ...utils.errors import UserInputError
 from ..utils.checkpoint import load_prefixed_weights
 from ..utils.resize import resize_square
 from ..utils.xlmr_tokenizer import XLMRobertaSentencePieceTokenizer
@@ -127,17 +128,17 @@ class BEiT3UnionEncoder(BaseModule):
             dict: ``matched``, ``missing`` and ``unexpected`` keys
             (relative to :attr:`beit3`).
         """
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+        ckpt = load_checkpoint_file(path)
         if not isinstance(ckpt, dict) or not isinstance(
                 ckpt.get('model'), dict):
-            raise ValueError(
+            raise UserInputError(
                 f'{path} is not a unilm BEiT-3 checkpoint: expected a dict '
                 'with a "model" state dict.')
         state = ckpt['model']
         own = self.beit3.state_dict()
         if not any(key[len(CHECKPOINT_PREFIX):] in own
                    for key in state if key.startswith(CHECKPOINT_PREFIX)):
-            raise ValueError(
+            raise UserInputError(
                 f'No key of {path} is a BEiT-3 key (beit3.text_embed.weight'
                 ', beit3.encoder.layers.0...): give a unilm BEiT-3 '
                 'checkpoint; official RS2-SAM2 checkpoints go through '

@@ -7,9 +7,11 @@ Official SAM2 checkpoints are ``{"model": state_dict}`` with keys
 import os.path as osp
 from typing import Dict, List
 
-import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
+
+from ...utils.checkpoint_io import load_checkpoint_file
+from ...utils.errors import UserInputError
 
 #: Keys of official SAM2 checkpoints for the parts RS2-SAM2 uses (prefixes
 #: end with '.'); also the source side of ``utils.weights.SAM2_LAYOUT``.
@@ -20,7 +22,8 @@ SAM2_NO_MEM_EMBED = 'no_mem_embed'
 
 
 def load_sam2_state_dict(path: str) -> Dict[str, Tensor]:
-    """Read an official SAM2 checkpoint (``weights_only=True``).
+    """Read an official SAM2 checkpoint (tensors and plain containers only:
+    :func:`~rs2sam2_mmseg.utils.load_checkpoint_file`).
 
     Args:
         path (str): Local ``.pt`` file.
@@ -33,9 +36,9 @@ def load_sam2_state_dict(path: str) -> Dict[str, Tensor]:
             f'SAM2 checkpoint {path!r} does not exist. Download e.g. '
             'sam2.1_hiera_large.pt and pass its local path (configs: '
             '--cfg-options model.sam2_checkpoint=/path/to/file.pt).')
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    ckpt = load_checkpoint_file(path)
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get('model'), dict):
-        raise ValueError(
+        raise UserInputError(
             f'{path} is not an official SAM2 checkpoint: expected a dict '
             'with a "model" state dict, got '
             f'{type(ckpt).__name__} with keys {list(ckpt)[:5]}'
@@ -66,12 +69,12 @@ def load_prefixed_weights(module: nn.Module, state_dict: Dict[str, Tensor],
     }
     try:
         result = module.load_state_dict(sub, strict=False)
-    except RuntimeError as err:
-        raise RuntimeError(f'Loading {prefix}* from {source} failed: '
-                           f'{err}') from err
+    except RuntimeError as err:  # shapes that do not fit
+        raise UserInputError(f'Loading {prefix}* from {source} failed: '
+                             f'{err}') from err
     matched = sorted(set(sub) - set(result.unexpected_keys))
     if not matched:
-        raise ValueError(
+        raise UserInputError(
             f'No key of {source} matched {type(module).__name__} under '
             f'prefix {prefix!r}: is it an official SAM2 checkpoint of a '
             'model with the same config?')
